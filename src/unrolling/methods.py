@@ -1,0 +1,104 @@
+r"""Update maps :math:`\mathcal A(x, u)` of iterative solvers (chapters 1, 3, 6).
+
+Each factory takes the inner objective ``f(x, u)`` and returns a map
+``update(x, u)`` for :func:`unrolling.iterate` and the derivative estimators.
+Methods with memory (heavy ball, Chebyshev) act on a phase-space state whose
+first component is the current iterate, so ``iterate(...)[:, :n]`` is the path
+of :math:`x^{(k)}`.
+"""
+import jax
+import jax.numpy as jnp
+from jax.flatten_util import ravel_pytree
+
+from . import _validate
+
+__all__ = ["gradient_descent", "heavy_ball", "newton", "chebyshev"]
+
+
+def _axpy(a, x, y):
+    """a * x + y over pytrees."""
+    return jax.tree.map(lambda xi, yi: a * xi + yi, x, y)
+
+
+def gradient_descent(f, step_size):
+    r"""Gradient step :math:`\mathcal A_\alpha(x, u) = x - \alpha \nabla_x f(x, u)`.
+
+    A contraction with factor :math:`\rho(\alpha) = \max_\lambda |1 - \alpha\lambda|`
+    over the Hessian's spectrum when f is strongly convex and smooth (chapter 1).
+    """
+    _validate.positive(step_size, "step_size")
+    grad = jax.grad(f)
+
+    def update(x, u):
+        return _axpy(-step_size, grad(x, u), x)
+    return update
+
+
+def heavy_ball(f, step_size, momentum):
+    r"""Polyak's heavy ball in phase space, on the pair ``z = (x1, x2)``:
+
+    .. math:: (x_1, x_2) \mapsto (x_1 - \alpha \nabla f(x_1, u) + \beta (x_1 - x_2),\; x_1).
+
+    Its Jacobian has spectral radius < 1 for suitable (α, β) although the map is
+    not a contraction in norm (Mehmood et al. Remark 1; chapter 1).
+    """
+    _validate.positive(step_size, "step_size")
+    _validate.in_range(momentum, "momentum", 0.0, 1.0, high_open=True)
+    gd = gradient_descent(f, step_size)
+
+    def update(z, u):
+        x1, x2 = z
+        momentum_term = jax.tree.map(lambda a, b: momentum * (a - b), x1, x2)
+        return (jax.tree.map(jnp.add, gd(x1, u), momentum_term), x1)
+    return update
+
+
+def newton(f, step_size=1.0):
+    r"""Newton step :math:`x - \alpha\, [\nabla_x^2 f(x, u)]^{-1} \nabla_x f(x, u)`.
+
+    With α = 1 it converges quadratically near a strongly convex minimizer and
+    :math:`\partial_x \mathcal A = 0` at the fixed point, which makes the one-step
+    estimator exact there (Bolte et al. Cor. 2; chapters 1 and 4).
+    """
+    _validate.positive(step_size, "step_size")
+
+    def update(x, u):
+        x_flat, unravel = ravel_pytree(x)
+        f_flat = lambda y: f(unravel(y), u)  # noqa: E731
+        direction = jnp.linalg.solve(jax.hessian(f_flat)(x_flat), jax.grad(f_flat)(x_flat))
+        return unravel(x_flat - step_size * direction)
+    return update
+
+
+def chebyshev(f, L, mu):
+    r"""Chebyshev semi-iterative method for a quadratic with spectrum in [mu, L].
+
+    With :math:`\rho = (L - \mu)/(L + \mu)`: :math:`x_1 = x_0 - \tfrac{2}{L+\mu}\nabla f(x_0)`,
+    :math:`\omega_0 = 2`, :math:`\omega_t = 1/(1 - \rho^2 \omega_{t-1}/4)`,
+    :math:`h_t = 2\omega_t/(L+\mu)`, :math:`m_t = \omega_t - 1`, and
+    :math:`x_{t+1} = x_t - h_t \nabla f(x_t) + m_t (x_t - x_{t-1})`.
+    Its residual polynomial is the shifted, normalized Chebyshev polynomial
+    (Scieur et al. eq. 10; chapter 3).
+
+    Returns ``(update, init)``: ``init(x0)`` builds the state ``(x_t, x_{t-1}, s)``,
+    where ``s`` carries the ω recursion (``s = 0`` marks the first step).
+    """
+    _validate.positive(mu, "mu")
+    _validate.positive(L, "L")
+    if float(L) <= float(mu):
+        raise ValueError(f"L must be > mu, got L={L}, mu={mu}")
+    rho = (L - mu) / (L + mu)
+    grad = jax.grad(f)
+
+    def update(z, u):
+        x, x_prev, s = z
+        first = s == 0
+        omega = jnp.where(first, 1.0, 1.0 / (1.0 - rho**2 * s / 4.0))
+        h, m = 2.0 * omega / (L + mu), omega - 1.0
+        x_next = jax.tree.map(lambda xi, gi, pi: xi - h * gi + m * (xi - pi),
+                              x, grad(x, u), x_prev)
+        return (x_next, x, jnp.where(first, 2.0, omega))
+
+    def init(x0):
+        return (x0, x0, jnp.zeros(()))
+    return update, init
