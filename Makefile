@@ -1,0 +1,39 @@
+# The two commands of the README:
+#   make book   set up .venv and build the book (HTML in _build/html)
+#   make test   set up .venv and run every test (library, notebooks, book build, site, Colab path)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup book test test-fast notebooks bench clean
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+book: setup
+	$(BIN)/jupyter-book build . -W --keep-going
+
+test: setup
+	$(BIN)/python -m pytest tests book --nbval --nbval-current-env \
+	    --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+# Library tests only (quick feedback while developing).
+test-fast: setup
+	$(BIN)/python -m pytest tests -m "not slow"
+
+# Re-execute the chapters and store their outputs (run after editing a notebook).
+notebooks: setup
+	$(BIN)/python scripts/setup_cell.py
+	$(BIN)/jupyter execute --inplace book/[0-9]*.ipynb
+
+bench: setup
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf _build
