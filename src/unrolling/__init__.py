@@ -5,7 +5,8 @@ estimators), ``methods`` (update maps), ``problems`` (test problems with closed
 forms), ``bounds`` (the papers' error bounds), ``budget`` (compute reallocation).
 Enable float64 before use: ``jax.config.update("jax_enable_x64", True)``.
 """
-from . import bounds, budget, checks, errors, methods, plotting, problems, widgets
+from . import (bounds, budget, checks, errors, methods, plotting, problems, profiling,
+               widgets)
 from .derivatives import (forward_mode, implicit_jacobian, iterate, one_step_jacobian,
                           reverse_mode)
 from .methods import chebyshev, gradient_descent, heavy_ball, newton
@@ -15,5 +16,6 @@ __version__ = "0.1.0"
 __all__ = [
     "iterate", "forward_mode", "reverse_mode", "implicit_jacobian", "one_step_jacobian",
     "gradient_descent", "heavy_ball", "newton", "chebyshev",
-    "bounds", "budget", "checks", "errors", "methods", "plotting", "problems", "widgets",
+    "bounds", "budget", "checks", "errors", "methods", "plotting", "problems", "profiling",
+    "widgets",
 ]

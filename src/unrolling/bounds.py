@@ -121,12 +121,13 @@ def optimal_truncation_relaxed(K, omega, rho, gamma_, e0, edot0, num_bisections=
     zero = jnp.zeros((), jnp.result_type(float))
     lo, hi = lax.fori_loop(0, num_bisections, bisect, (zero, zero + K))
     root = 0.5 * (lo + hi)
-    return jnp.where(dh(zero) >= 0, 0.0, jnp.where(dh(zero + K) <= 0, float(K), root))
+    return jnp.where(dh(zero) >= 0, 0.0, jnp.where(dh(zero + K) <= 0, zero + K, root))
 
 
 def _gd_factors(t, h, lam):
     """(P_t - λP_t', |P_t'|) for gradient descent, P_t(λ) = (1 - hλ)^t."""
     t = jnp.asarray(t, dtype=jnp.result_type(float))[..., None]
+    lam = jnp.broadcast_to(lam, t.shape[:-1] + lam.shape)  # explicit: no rank promotion
     q = (1 - h * lam) ** jnp.maximum(t - 1, 0)
     a = q * (1 + (t - 1) * h * lam)
     a = jnp.where(t == 0, 1.0, a)

@@ -33,13 +33,25 @@ __all__ = ["iterate", "forward_mode", "reverse_mode", "implicit_jacobian",
            "one_step_jacobian"]
 
 
-def _flat_problem(update, x0, u):
-    """Flatten ``x``, ``u`` and the update map: returns (A_flat, x0_fn, x0, u)."""
-    x_init = x0(u) if callable(x0) else x0
-    x_flat, unravel_x = ravel_pytree(x_init)
-    u_flat, unravel_u = ravel_pytree(u)
+def _arrays(tree):
+    """Leaves as strongly typed arrays (a Python float u becomes a float64 array)."""
+    return jax.tree.map(lambda a: jnp.asarray(a, dtype=jnp.result_type(a)), tree)
+
+
+def _setup(update, x0, u):
+    """(x^{(0)}(u), u) as pytrees of arrays, after checking update(x0, u) has x0's shape."""
+    u = _arrays(u)
+    x_init = _arrays(x0(u) if callable(x0) else x0)
     out = jax.eval_shape(update, x_init, u)
     _validate.same_shape(out, x_init, "update(x0, u)", "x0")
+    return x_init, u
+
+
+def _flat_problem(update, x0, u):
+    """Flatten ``x``, ``u`` and the update map: returns (A_flat, x0_fn, x0, u)."""
+    x_init, u = _setup(update, x0, u)
+    x_flat, unravel_x = ravel_pytree(x_init)
+    u_flat, unravel_u = ravel_pytree(u)
 
     def A(x, u_):
         return ravel_pytree(update(unravel_x(x), unravel_u(u_)))[0]
@@ -50,18 +62,47 @@ def _flat_problem(update, x0, u):
     return A, x0_fn, x_flat, u_flat
 
 
-def _run(A, x, u, num_steps):
+def _flat(tree):
+    """The pytree as one flat vector."""
+    return ravel_pytree(tree)[0]
+
+
+def _flat_rows(tree):
+    """A pytree with a leading batch axis as a matrix, one flat row per batch entry."""
+    return jax.vmap(_flat)(tree)
+
+
+def _cast_like(value, like):
+    """``value`` (a tangent or cotangent) with the dtypes of ``like``."""
+    return jax.tree.map(lambda a, b: jnp.asarray(a, dtype=b.dtype), value, like)
+
+
+def _basis(tree):
+    """The standard basis of the flattened ``tree``, as a pytree with a leading axis."""
+    flat, unravel = ravel_pytree(tree)
+    return jax.vmap(unravel)(jnp.eye(flat.size, dtype=flat.dtype))
+
+
+def _stack(first, stacked, last):
+    """Rows ``first``, ``stacked[:-1]``, ``last`` (where ``stacked[-1] == last``).
+
+    The last row is taken from the loop's final carry rather than from the stacked
+    outputs, so that a jitted caller keeping only ``[-1]`` lets XLA drop the stacked
+    buffer: then ``iterate(...)[-1]`` is a plain loop with O(n) memory.
+    """
+    if stacked.shape[0] == 0:
+        return first[None]
+    return jnp.concatenate([first[None], stacked[:-1], last[None]])
+
+
+def _run(update, x, u, num_steps):
     """x^{(num_steps)} from x, without storing the path (idle iterations)."""
-    return lax.fori_loop(0, num_steps, lambda _, x: A(x, u), x)
+    return lax.fori_loop(0, num_steps, lambda _, x: update(x, u), x)
 
 
-def _trajectory(A, x, u, num_steps):
-    """The iterates x, A(x), ..., stacked: shape (num_steps + 1, n)."""
-    def step(x, _):
-        x_next = A(x, u)
-        return x_next, x_next
-    _, xs = lax.scan(step, x, None, length=num_steps)
-    return jnp.concatenate([x[None], xs])
+def _path(update, x, u, num_steps):
+    """The inputs x, A(x), ..., of num_steps steps, stacked pytree (num_steps leading)."""
+    return lax.scan(lambda x, _: (update(x, u), x), x, None, length=num_steps)[1]
 
 
 def iterate(update, x0, u, num_steps):
@@ -75,11 +116,16 @@ def iterate(update, x0, u, num_steps):
 
     Returns:
       Array of shape ``(K + 1, n)``: row k is the flattened :math:`x^{(k)}`.
-      Chapter 1.
+      Under ``jax.jit``, ``iterate(...)[-1]`` stores no path. Chapter 1.
     """
     K = _validate.num_steps(num_steps)
-    A, x0_fn, _, u_flat = _flat_problem(update, x0, u)
-    return _trajectory(A, x0_fn(u_flat), u_flat, K)
+    x_init, u = _setup(update, x0, u)
+
+    def step(x, _):
+        x_next = update(x, u)
+        return x_next, _flat(x_next)
+    x_K, xs = lax.scan(step, x_init, None, length=K)
+    return _stack(_flat(x_init), xs, _flat(x_K))
 
 
 def _tangent(v, u):
@@ -88,6 +134,13 @@ def _tangent(v, u):
         return None
     _validate.same_shape(v, u, "v", "u")
     return ravel_pytree(v)[0]
+
+
+def _x0_tangent(x0, x_init, u, u_dot):
+    r""":math:`D x^{(0)}(u)\,\dot u` (zero for a constant x0)."""
+    if callable(x0):
+        return jax.jvp(x0, (u,), (u_dot,))[1]
+    return jax.tree.map(jnp.zeros_like, x_init)
 
 
 def forward_mode(update, x0, u, num_steps, start=0, v=None):
@@ -111,31 +164,30 @@ def forward_mode(update, x0, u, num_steps, start=0, v=None):
     """
     K = _validate.num_steps(num_steps)
     T = _validate.index(start, K, "start")
-    A, x0_fn, _, u_flat = _flat_problem(update, x0, u)
-    v_flat = _tangent(v, u)
-    x_start = _run(A, x0_fn(u_flat), u_flat, T)
+    x_init, u = _setup(update, x0, u)
 
-    def jvp_step(x, x_dot, u_dot):  # (B x_dot + C u_dot, x_next)
-        x_next, x_dot_next = jax.jvp(A, (x, u_flat), (x_dot, u_dot))
-        return x_next, x_dot_next
+    def jvp_step(x, x_dot, u_dot):  # (A(x, u), B x_dot + C u_dot)
+        return jax.jvp(update, (x, u), (x_dot, u_dot))
 
-    if v_flat is None:
-        eye = jnp.eye(u_flat.size, dtype=u_flat.dtype)
-        X_dot0 = jax.jacfwd(x0_fn)(u_flat)                      # (n, p)
-        step_cols = jax.vmap(jvp_step, in_axes=(None, 1, 1), out_axes=(None, 1))
-        tangents = (X_dot0, eye)
+    if v is None:  # one tangent per coordinate of u, batched along a leading axis
+        u_dot = _basis(u)
+        step_cols = jax.vmap(jvp_step, in_axes=(None, 0, 0), out_axes=(None, 0))
+        X_dot0 = jax.vmap(lambda t: _x0_tangent(x0, x_init, u, t))(u_dot)
+
+        def flat(X_dot):  # (n, p)
+            return _flat_rows(X_dot).T
     else:
-        X_dot0 = jax.jvp(x0_fn, (u_flat,), (v_flat,))[1]       # (n,)
-        step_cols = jvp_step
-        tangents = (X_dot0, v_flat)
+        _validate.same_shape(v, u, "v", "u")
+        u_dot, step_cols, flat = _cast_like(v, u), jvp_step, _flat
+        X_dot0 = _x0_tangent(x0, x_init, u, u_dot)
 
     def step(carry, _):
-        x, X_dot = carry
-        x_next, X_dot_next = step_cols(x, X_dot, tangents[1])
-        return (x_next, X_dot_next), X_dot_next
+        x_next, X_dot_next = step_cols(*carry, u_dot)
+        return (x_next, X_dot_next), flat(X_dot_next)
 
-    _, X_dots = lax.scan(step, (x_start, tangents[0]), None, length=K - T)
-    return jnp.concatenate([tangents[0][None], X_dots])
+    x_start = _run(update, x_init, u, T)
+    (_, X_dot_K), X_dots = lax.scan(step, (x_start, X_dot0), None, length=K - T)
+    return _stack(flat(X_dot0), X_dots, flat(X_dot_K))
 
 
 def reverse_mode(update, x0, u, num_steps, stop=0, w=None):
@@ -152,7 +204,8 @@ def reverse_mode(update, x0, u, num_steps, stop=0, w=None):
     plus the initialization term :math:`\bar X_K^{(k)} D x^{(0)}(u)` (zero when x0 is
     a constant), so that entry ``stop`` equals ``forward_mode(..., start=stop)[-1]``
     and entry 0 equals :math:`D x^{(K)}(u)`. Entry K is zero for a constant x0
-    (:math:`D x^{(0)}(u)` otherwise).
+    (:math:`D x^{(0)}(u)` otherwise). Under ``jax.jit``, keeping only ``[-1]``
+    stores the K - T' iterates but not the K - T' intermediate entries.
 
     Args:
       update, x0, u, num_steps: as in :func:`iterate`.
@@ -165,34 +218,33 @@ def reverse_mode(update, x0, u, num_steps, stop=0, w=None):
     """
     K = _validate.num_steps(num_steps)
     T = _validate.index(stop, K, "stop")
-    A, x0_fn, x_like, u_flat = _flat_problem(update, x0, u)
-    x_init = x0_fn(u_flat)
-    if w is None:
-        X_bar = jnp.eye(x_like.size, dtype=x_like.dtype)                 # rows: cotangents
+    x_init, u = _setup(update, x0, u)
+    if w is None:  # one cotangent per coordinate of x, batched along a leading axis
+        X_bar = _basis(x_init)
+        n = _flat(x_init).size
+        U_bar = jax.tree.map(lambda a: jnp.zeros((n,) + a.shape, a.dtype), u)
+        pull, flat = (lambda pullback, rows: jax.vmap(pullback)(rows)), _flat_rows
     else:
-        _validate.same_shape(w, x0(u) if callable(x0) else x0, "w", "x")
-        X_bar = ravel_pytree(w)[0][None]
-    xs = _trajectory(A, _run(A, x_init, u_flat, T), u_flat, K - T)[:-1]  # x^{(T..K-1)}
+        _validate.same_shape(w, x_init, "w", "x")
+        X_bar, U_bar = _cast_like(w, x_init), jax.tree.map(jnp.zeros_like, u)
+        pull, flat = (lambda pullback, row: pullback(row)), _flat
+    pull0 = jax.vjp(x0, u)[1] if callable(x0) else None
 
-    def vjp_rows(x, X_bar):  # rows of (X_bar B_k, X_bar C_k)
-        _, pullback = jax.vjp(A, x, u_flat)
-        return jax.vmap(pullback)(X_bar)
+    def entry(X_bar, U_bar):  # U_bar^{(k)} + X_bar^{(k)} D x^{(0)}(u), flattened
+        if pull0 is None:
+            return flat(U_bar)
+        return flat(U_bar) + flat(pull(pull0, X_bar)[0])
 
-    def step(carry, x):
+    def step(carry, x):  # (X_bar B_k, U_bar + X_bar C_k)
         X_bar, U_bar = carry
-        X_bar_prev, C_part = vjp_rows(x, X_bar)
-        U_bar_prev = U_bar + C_part
-        return (X_bar_prev, U_bar_prev), (U_bar_prev, X_bar_prev)
+        X_bar_prev, C_part = pull(jax.vjp(update, x, u)[1], X_bar)
+        U_bar_prev = jax.tree.map(jnp.add, U_bar, C_part)
+        return (X_bar_prev, U_bar_prev), entry(X_bar_prev, U_bar_prev)
 
-    U_bar_K = jnp.zeros((X_bar.shape[0], u_flat.size), dtype=u_flat.dtype)
-    _, (U_bars, X_bars) = lax.scan(step, (X_bar, U_bar_K), xs, reverse=True)
-    # scan(reverse=True) stacks outputs in index order k = T..K-1; flip to K-1..T.
-    out = jnp.concatenate([U_bar_K[None], U_bars[::-1]])               # (K-T+1, rows, p)
-    if callable(x0):  # add X_bar^{(k)} D x^{(0)}(u), with X_bar^{(K)} = the seed
-        _, pull0 = jax.vjp(x0_fn, u_flat)
-        X_bars = jnp.concatenate([X_bar[None], X_bars[::-1]])
-        out = out + jax.vmap(jax.vmap(lambda row: pull0(row)[0]))(X_bars)
-    return out[:, 0, :] if w is not None else out
+    xs = _path(update, _run(update, x_init, u, T), u, K - T)          # x^{(T..K-1)}
+    (X_bar_T, U_bar_T), entries = lax.scan(step, (X_bar, U_bar), xs, reverse=True)
+    # scan(reverse=True) stacks entries in index order k = T..K-1; flip to K-1..T.
+    return _stack(entry(X_bar, U_bar), entries[::-1], entry(X_bar_T, U_bar_T))
 
 
 def _partials(update, x, u):

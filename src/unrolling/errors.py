@@ -12,7 +12,7 @@ __all__ = ["iterate_errors", "derivative_errors"]
 
 def iterate_errors(xs, x_star):
     r""":math:`e^{(k)} = \|x^{(k)} - x^*\|_2` for each row of ``xs`` (shape (K+1, n))."""
-    return jnp.linalg.norm(jnp.asarray(xs) - jnp.ravel(jnp.asarray(x_star)), axis=-1)
+    return jnp.linalg.norm(jnp.asarray(xs) - jnp.ravel(jnp.asarray(x_star))[None], axis=-1)
 
 
 def derivative_errors(derivs, reference, norm="fro"):

@@ -85,8 +85,9 @@ def chebyshev(f, L, mu):
     """
     _validate.positive(mu, "mu")
     _validate.positive(L, "L")
-    if float(L) <= float(mu):
-        raise ValueError(f"L must be > mu, got L={L}, mu={mu}")
+    L_value, mu_value = _validate._concrete(L), _validate._concrete(mu)  # None if traced
+    if L_value is not None and mu_value is not None and L_value <= mu_value:
+        raise ValueError(f"L must be > mu, got L={L_value}, mu={mu_value}")
     rho = (L - mu) / (L + mu)
     grad = jax.grad(f)
 

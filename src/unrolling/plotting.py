@@ -8,7 +8,9 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["COLORS", "use_style", "new_figure", "semilogy_errors", "mark_index"]
+__all__ = ["COLORS", "use_style", "new_figure", "semilogy_errors", "mark_index",
+           "CYCLE", "gd_contraction_figure", "iterate_error_figure", "heavy_ball_figure",
+           "cost_figure", "unrolling_errors_figure"]
 
 #: One colour per role, the same in every chapter.
 COLORS = {
@@ -83,3 +85,447 @@ def mark_index(ax, k, label, color="0.4"):
     ax.axvline(float(k), color=color, linestyle=":", linewidth=1.2, label=label)
     ax.legend()
     return ax
+
+
+# --- Chapter 1: fixed points and contractions ------------------------------------
+
+#: Colours for several curves of one kind (e.g. one per step size); a curve's
+#: bound is drawn dashed in the curve's colour.
+CYCLE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+
+
+def _in_cycle(group):
+    """label -> values as label -> (values, colour): the i-th entry takes CYCLE[i]."""
+    return {label: (values, CYCLE[i % len(CYCLE)])
+            for i, (label, values) in enumerate((group or {}).items())}
+
+
+def gd_contraction_figure(spectra, num=400):
+    r"""Contraction factor of gradient descent against the step size (chapter 1).
+
+    For each spectrum [mu, L], draws :math:`\rho(\alpha) = \max(|1 - \alpha\mu|,
+    |1 - \alpha L|)` (:func:`unrolling.bounds.gd_contraction`) for
+    :math:`\alpha \in (0, 2.2/L]` and marks its minimum
+    :math:`(L - \mu)/(L + \mu)` at :math:`\alpha = 2/(L + \mu)` with a dot; the level
+    :math:`\rho = 1` (a contraction below it) is drawn once.
+
+    Args:
+      spectra: dict label -> (L, mu).
+      num: number of step sizes per curve.
+
+    Returns:
+      A Figure with one axes and ``2 * len(spectra) + 1`` lines.
+    """
+    from .bounds import gd_contraction
+    fig, ax = new_figure()
+    ax.axhline(1.0, color=COLORS["bound"], linewidth=0.8)
+    for i, (label, (L, mu)) in enumerate(spectra.items()):
+        L, mu, color = float(L), float(mu), CYCLE[i % len(CYCLE)]
+        alpha = np.linspace(0.0, 2.2 / L, num)[1:]
+        ax.plot(alpha, np.asarray(gd_contraction(alpha, L, mu)), color=color,
+                label=fr"{label}, $\kappa = {L / mu:.3g}$")
+        best = 2 / (L + mu)
+        ax.plot([best], [float(gd_contraction(best, L, mu))], "o", color=color,
+                label=fr"$\alpha = 2/(L+\mu) = {best:.3g}$")
+    ax.set(xlabel=r"step size $\alpha$", ylabel=r"contraction factor $\rho(\alpha)$",
+           ylim=(0.0, 1.5))
+    ax.legend()
+    return fig
+
+
+def iterate_error_figure(curves, bounds=None, title=None, ylabel=r"$\|x^{(k)} - x^\star\|$"):
+    r"""Error curves on a log scale, one colour per curve, each bound dashed (chapter 1).
+
+    Args:
+      curves: dict label -> error values :math:`e^{(0)}, e^{(1)}, \dots`.
+      bounds: dict label -> bound values; the i-th bound takes the i-th curve's colour.
+      title, ylabel: axes title and y label.
+
+    Returns:
+      A Figure with one axes and ``len(curves) + len(bounds)`` lines.
+    """
+    fig, ax = new_figure()
+    semilogy_errors(ax, _in_cycle(curves), bounds=_in_cycle(bounds), ylabel=ylabel, title=title)
+    return fig
+
+
+def heavy_ball_figure(power_norms, spectral_radius, curves, bounds):
+    r"""Heavy ball is not a contraction in norm, yet converges linearly (chapter 1).
+
+    Left: :math:`\|B^k\|_2` for the phase-space Jacobian B, the decay
+    :math:`r^k` of its spectral radius r (dashed) and the level 1 (three lines).
+    Right: :func:`iterate_error_figure`'s content, iterate errors with dashed bounds.
+    """
+    fig, (left, right) = new_figure(2)
+    k = np.arange(len(power_norms))
+    left.semilogy(k, np.asarray(power_norms), color=COLORS["iterate"],
+                  label=r"$\|B^k\|_2$")
+    left.semilogy(k, float(spectral_radius) ** k, "--", color=COLORS["bound"],
+                  label=r"$r(B)^k$")
+    left.axhline(1.0, color=COLORS["reference"], linewidth=0.8)
+    left.set(xlabel="power $k$", title="norm of the Jacobian's powers")
+    left.legend()
+    semilogy_errors(right, _in_cycle(curves), bounds=_in_cycle(bounds),
+                    ylabel=r"$\|x^{(k)} - x^\star\|$", title="iterate errors")
+    return fig
+
+
+# --- Chapter 2: unrolling, derivatives of iterates --------------------------------
+
+#: Colour of each estimator of :data:`unrolling.profiling.ESTIMATORS`.
+_ESTIMATOR_COLORS = {"solve": COLORS["reference"], "forward": COLORS["forward"],
+                     "reverse": COLORS["reverse"], "implicit": COLORS["implicit"],
+                     "one-step": COLORS["one_step"]}
+
+
+def cost_figure(steps, costs, ylabel, title=None):
+    r"""Cost of each derivative estimator against the number of iterations K (chapter 2).
+
+    Args:
+      steps: the iteration counts K (x axis, log scale).
+      costs: dict estimator name -> costs at ``steps`` (y axis, log scale), e.g. the
+        ``seconds`` or ``bytes`` of :func:`unrolling.profiling.profile_estimators`
+        (scaled to convenient units by the caller).
+      ylabel, title: axes labels.
+
+    Returns:
+      A Figure with one axes and one line with markers per estimator.
+    """
+    fig, ax = new_figure()
+    for name, values in costs.items():
+        ax.loglog(np.asarray(steps), np.asarray(values), "o-", markersize=4,
+                  color=_ESTIMATOR_COLORS.get(name), label=name)
+    ax.set(xlabel="iterations $K$", ylabel=ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    return fig
+
+
+def unrolling_errors_figure(iterate_errors, derivative_errors, title=None):
+    r"""Iterate error :math:`\|x^{(k)} - x^\star\|` and forward-mode derivative error
+    :math:`\|\dot X^{(k)} - Dx^\star\|` against k on one log scale, the peak of the
+    derivative error marked (chapter 2's first look at the curse of unrolling).
+
+    Returns:
+      A Figure with one axes and three lines.
+    """
+    fig, ax = new_figure()
+    semilogy_errors(ax, {r"iterate $\|x^{(k)} - x^\star\|$": (iterate_errors, COLORS["iterate"]),
+                         r"derivative $\|\dot X^{(k)} - Dx^\star\|$":
+                         (derivative_errors, COLORS["forward"])},
+                    ylabel="error", title=title)
+    mark_index(ax, int(np.argmax(np.asarray(derivative_errors))), "peak of the derivative error")
+    return fig
+
+
+# --- Chapter 3: the curse of unrolling ---------------------------------------------
+
+def _family_colors(n):
+    """n colours from light to dark along one colormap (ordered families of curves)."""
+    return [mpl.colormaps["viridis"](x) for x in np.linspace(0.0, 0.85, n)]
+
+
+def _marks(ax, marks):
+    """Dotted vertical lines: marks is a dict label -> k (or label -> (k, colour))."""
+    styles = (":", "-.", (0, (1, 3)), (0, (5, 2)))
+    for i, (label, spec) in enumerate((marks or {}).items()):
+        k, color = spec if isinstance(spec, tuple) else (spec, "0.35")
+        ax.axvline(float(k), color=color, linestyle=styles[i % len(styles)], linewidth=1.2,
+                   label=label)
+
+
+def curse_figure(curves, bounds=None, normalize=False, title=None, k_max=None):
+    r"""Iterate, forward-mode (and reverse-mode) errors of one run, :math:`\dot k`
+    (and :math:`\bar k`) marked; optional dashed bounds (chapter 3).
+
+    Args:
+      curves: :class:`unrolling.curse.ErrorCurves`.
+      bounds: dict label -> (values, role) with role a key of :data:`COLORS`
+        (``"iterate"``, ``"forward"``), drawn dashed in that role's colour.
+      normalize: divide each curve by its value at k = 0 (reverse: at k = K).
+      title: axes title; k_max: right end of the k axis.
+
+    Returns:
+      A Figure with one axes.
+    """
+    fig, ax = new_figure()
+    e, fwd = np.asarray(curves.iterate), np.asarray(curves.forward)
+    rev = None if curves.reverse is None else np.asarray(curves.reverse)
+    scale = (lambda v, i=0: v / v[i]) if normalize else (lambda v, i=0: v)
+    lines = {r"iterate $e^{(k)}$": (scale(e), COLORS["iterate"]),
+             r"forward mode $\dot e^{(k)}$": (scale(fwd), COLORS["forward"])}
+    if rev is not None:
+        lines[r"reverse mode $\bar e^{(k)}$"] = (scale(rev, -1), COLORS["reverse"])
+    bound_lines = {label: (values, COLORS[role]) for label, (values, role) in (bounds or {}).items()}
+    ylabel = "error relative to $k = 0$" if normalize else "error"
+    semilogy_errors(ax, lines, bounds=bound_lines, ylabel=ylabel, title=title)
+    marks = {rf"$\dot k = {int(curves.k_dot)}$": (int(curves.k_dot), COLORS["forward"])}
+    if rev is not None:
+        marks[rf"$\bar k = {int(curves.k_bar)}$"] = (int(curves.k_bar), COLORS["reverse"])
+    _marks(ax, marks)
+    ax.set_xlim(0, k_max or len(e) - 1)
+    ax.legend(ncols=2)
+    return fig
+
+
+def step_size_figure(runs):
+    r"""Jacobian suboptimality beside function suboptimality for several step sizes
+    (Scieur et al. Fig. 1; chapter 3).
+
+    Args:
+      runs: dict label -> :class:`unrolling.curse.ErrorCurves` (with ``objective``).
+
+    Returns:
+      A Figure with two axes: left :math:`\|\partial x_t - \partial x_*\|_F`, right
+      :math:`f(x_t) - f(x_*)`, one colour per run.
+    """
+    fig, (left, right) = new_figure(2)
+    for (label, c), color in zip(runs.items(), CYCLE):
+        left.semilogy(np.asarray(c.forward), color=color, label=label)
+        right.semilogy(np.asarray(c.objective), color=color, label=label)
+    left.set(xlabel="iteration $t$", title="Jacobian suboptimality",
+             ylabel=r"$\|\partial x_t - \partial x_\star\|_F$")
+    right.set(xlabel="iteration $t$", title="function suboptimality",
+              ylabel=r"$f(x_t) - f(x_\star)$")
+    left.legend()
+    return fig
+
+
+def families_figure(families, title=None, ylabel="error", normalize=False, bounds=None,
+                    marks=None, k_max=None, colors=None, logx=False):
+    r"""Several error curves of one kind on a log scale (one factor varied; chapter 3).
+
+    Args:
+      families: dict label -> values (k = 0, 1, ...), drawn in an ordered colormap.
+      normalize: divide each curve by its first value.
+      bounds: dict label -> values, drawn dashed; the i-th takes the i-th curve's colour.
+      marks: dict label -> k for dotted vertical lines.
+      k_max: right end of the k axis; colors: explicit list of colours; logx: log k axis.
+
+    Returns:
+      A Figure with one axes.
+    """
+    fig, ax = new_figure()
+    colors = colors or _family_colors(len(families))
+    for (label, values), color in zip(families.items(), colors):
+        values = np.asarray(values)
+        ax.semilogy(values / values[0] if normalize else values, color=color, label=label)
+    for (label, values), color in zip((bounds or {}).items(), colors):
+        ax.semilogy(np.asarray(values), "--", color=color, linewidth=1.2, label=label)
+    _marks(ax, marks)
+    if logx:
+        ax.set_xscale("symlog", linthresh=1.0)
+    ax.set(xlabel="iteration $k$", ylabel=ylabel, title=title)
+    if k_max is not None:
+        ax.set_xlim(0, k_max)
+    ax.legend()
+    return fig
+
+
+def bound_panels_figure(panels, ylabel=r"$\|\partial x_t - \partial x_\star\|_F$"):
+    r"""Measured errors with their dashed worst-case bounds, one panel per method
+    (Scieur et al. Fig. 2; chapter 3).
+
+    Args:
+      panels: dict title -> dict with ``measured`` (values), ``bound`` (values),
+        optional ``marks`` (label -> k) and ``k_max``.
+
+    Returns:
+      A Figure with ``len(panels)`` axes side by side.
+    """
+    fig, axes = new_figure(len(panels))
+    for ax, (title, p) in zip(np.atleast_1d(axes), panels.items()):
+        ax.semilogy(np.asarray(p["measured"]), color=COLORS["forward"], label="measured")
+        ax.semilogy(np.asarray(p["bound"]), "--", color=COLORS["bound"], label="bound")
+        _marks(ax, p.get("marks"))
+        ax.set(xlabel="iteration $t$", ylabel=ylabel, title=title, xlim=(0, p.get("k_max")))
+        ax.legend()
+    return fig
+
+
+def residual_polynomials_figure(lam, panels, steps):
+    r"""Residual polynomials :math:`P_t(\lambda)` (top) and the Jacobian factor
+    :math:`P_t(\lambda) - \lambda P_t'(\lambda)` (bottom) on the spectrum (chapter 3).
+
+    Args:
+      lam: grid of λ (x axis).
+      panels: dict method name -> (P, dP), arrays of shape (T + 1, len(lam)).
+      steps: the degrees t drawn, one colour each.
+
+    Returns:
+      A Figure with a 2 x len(panels) grid of axes.
+    """
+    lam = np.asarray(lam)
+    fig, axes = new_figure(len(panels), 2, sharex=True)
+    colors = _family_colors(len(steps))
+    for j, (name, (P, dP)) in enumerate(panels.items()):
+        P, dP = np.asarray(P), np.asarray(dP)
+        for t, color in zip(steps, colors):
+            axes[0, j].plot(lam, P[t], color=color, label=f"$t = {t}$")
+            axes[1, j].plot(lam, P[t] - lam * dP[t], color=color, label=f"$t = {t}$")
+        axes[0, j].set(title=name, ylabel=r"$P_t(\lambda)$")
+        axes[1, j].set(xlabel=r"eigenvalue $\lambda$",
+                       ylabel=r"$P_t(\lambda) - \lambda P_t'(\lambda)$")
+    axes[0, 0].legend()
+    return fig
+
+
+def eigen_components_figure(lam, measured, predicted, indices):
+    r"""Eigen-components of the forward-mode Jacobian error: measured (solid) against the
+    master identity's prediction (dots), for a few eigenvalues (chapter 3).
+
+    Args:
+      lam: (n,) eigenvalues (ascending); measured, predicted: (K+1, n) absolute
+        components; indices: which eigenvalues to draw.
+    """
+    fig, ax = new_figure()
+    measured, predicted = np.asarray(measured), np.asarray(predicted)
+    k = np.arange(measured.shape[0])
+    for i, color in zip(indices, _family_colors(len(indices))):
+        ax.semilogy(k, measured[:, i], color=color, label=rf"$\lambda = {float(lam[i]):.3g}$")
+        ax.semilogy(k[::8], predicted[::8, i], "o", color=color, markersize=3)
+    ax.set(xlabel="iteration $k$", ylabel=r"$|v_\lambda^\top(\dot X^{(k)} - Dx^\star)|$",
+           title="eigen-components: measured (lines), master identity (dots)")
+    ax.legend()
+    return fig
+
+
+def explorer_figure(data, title=None):
+    r"""The chapter 3 explorer's picture: :math:`e^{(k)}`, :math:`\dot e^{(k)}`, the iterate
+    bound (8) and the Theorem 7 bound (dashed), :math:`\dot k` marked.
+
+    Args:
+      data: dict from :func:`unrolling.curse.explorer_curves` (arrays).
+    """
+    fig, ax = new_figure()
+    k = np.arange(len(data["iterate"]))
+    ax.semilogy(k, np.asarray(data["iterate"]), color=COLORS["iterate"], label=r"$e^{(k)}$")
+    ax.semilogy(k, np.asarray(data["forward"]), color=COLORS["forward"], label=r"$\dot e^{(k)}$")
+    ax.semilogy(k, np.asarray(data["iterate_bound"]), "--", color=COLORS["iterate"],
+                linewidth=1.2, label=r"$\rho^k e^{(0)}$")
+    ax.semilogy(k, np.asarray(data["theorem7"]), "--", color=COLORS["forward"], linewidth=1.2,
+                label="Theorem 7")
+    ax.axvline(float(data["k_dot"]), color=COLORS["forward"], linestyle=":", linewidth=1.2,
+               label=rf"$\dot k = {int(data['k_dot'])}$")
+    ax.set(xlabel="iteration $k$", ylabel="error", title=title, xlim=(0, k[-1]),
+           ylim=(1e-8, None))
+    ax.legend(ncols=2)
+    return fig
+
+
+__all__ += ["curse_figure", "step_size_figure", "families_figure", "bound_panels_figure",
+            "residual_polynomials_figure", "eigen_components_figure", "explorer_figure"]
+
+
+# --- Chapter 5: warm-starting and bilevel optimization ----------------------------
+
+#: One colour per hypergradient strategy of chapter 5.
+STRATEGY_COLORS = {
+    "unrolled, cold": COLORS["forward"],
+    "unrolled, warm": COLORS["reverse"],
+    "truncated": COLORS["truncated"],
+    "one-step": COLORS["one_step"],
+    "implicit": COLORS["implicit"],
+}
+
+
+def _strategy_color(label, i):
+    return STRATEGY_COLORS.get(label, CYCLE[i % len(CYCLE)])
+
+
+def implicit_truncation_figure(cold, truncated, warm):
+    r"""Derivative error against the inner iteration: explicit vs implicit truncation (chapter 5).
+
+    Left: full unrolling from a cold start (``cold``) and explicit truncation, whose
+    derivative recursion starts after T idle iterations (drawn from k = T). Right:
+    the same cold curve and unrolling from warm starts, counted from their own start.
+
+    Args:
+      cold: errors :math:`\|\dot X^{(k)} - Dx^\star\|` for k = 0, ..., K.
+      truncated: dict T -> errors after T + j steps, j = 0, ..., K - T.
+      warm: dict label -> errors from a warm start, k = 0, 1, ...
+    """
+    fig, axes = new_figure(2, sharey=True)
+    cold = np.asarray(cold)
+    for ax in axes:
+        ax.semilogy(np.arange(cold.size), cold, color=COLORS["forward"], label="cold start, unrolled")
+    for i, (T, errs) in enumerate(truncated.items()):
+        errs = np.asarray(errs)
+        axes[0].semilogy(T + np.arange(errs.size), errs, color=_family_colors(len(truncated))[i],
+                         label=f"late start $T = {T}$")
+    for i, (label, errs) in enumerate(warm.items()):
+        axes[1].semilogy(np.arange(len(errs)), np.asarray(errs),
+                         color=_family_colors(len(warm))[i], label=label)
+    axes[0].set(title="explicit truncation", xlabel="inner iteration $k$",
+                ylabel=r"$\|\dot X^{(k)} - Dx^\star(u)\|$")
+    axes[1].set(title="warm start (implicit truncation)", xlabel="inner iteration $k$")
+    for ax in axes:
+        ax.legend()
+    return fig
+
+
+def bilevel_history_figure(runs, values, title=None):
+    r"""Algorithm 1 per outer step: :math:`K_r`, hypergradient error, outer loss (chapter 5).
+
+    Args:
+      runs: dict label -> :class:`unrolling.bilevel.History` (with hypergradient errors).
+      values: dict label -> exact outer loss :math:`h(u^{(r)})`, r = 0, ..., R.
+      title: optional figure title.
+    """
+    fig, axes = new_figure(3, width=9.6, height=3.2)
+    for i, (label, hist) in enumerate(runs.items()):
+        color, r = _strategy_color(label, i), np.arange(len(hist.inner_steps))
+        axes[0].plot(r, hist.inner_steps, color=color, label=label)
+        axes[1].semilogy(r, np.maximum(hist.hypergradient_error, 1e-16), color=color)
+        axes[2].plot(np.arange(len(values[label])), np.asarray(values[label]), color=color)
+    axes[0].set(xlabel="outer step $r$", ylabel="inner iterations $K_r$", ylim=(0, None))
+    axes[1].set(xlabel="outer step $r$", ylabel=r"$\|d^{(r)} - \nabla h(u^{(r)})\|$")
+    axes[2].set(xlabel="outer step $r$", ylabel=r"outer loss $h(u^{(r)})$")
+    axes[0].legend()
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def strategy_figure(runs, gaps):
+    r"""Outer suboptimality against wall time and against total inner iterations (chapter 5).
+
+    Args:
+      runs: dict label -> :class:`unrolling.bilevel.History`.
+      gaps: dict label -> :math:`h(u^{(r)}) - h^\star` for r = 0, ..., R.
+    """
+    fig, axes = new_figure(2, sharey=True)
+    for i, (label, hist) in enumerate(runs.items()):
+        color, gap = _strategy_color(label, i), np.maximum(np.asarray(gaps[label]), 1e-16)
+        time_ms = 1e3 * np.concatenate([[0.0], np.cumsum(hist.wall_time)])
+        inner = np.concatenate([[0], np.cumsum(hist.inner_steps)])
+        axes[0].semilogy(time_ms, gap, ".-", color=color, markersize=3, label=label)
+        axes[1].semilogy(inner, gap, ".-", color=color, markersize=3, label=label)
+    axes[0].set(xlabel="wall time (ms)", ylabel=r"$h(u^{(r)}) - h^\star$")
+    axes[1].set(xlabel=r"total inner iterations $\sum_{s<r} K_s$")
+    axes[1].legend()
+    return fig
+
+
+def criticality_figure(rhos, measured, bounds):
+    r"""One-step hypergradient descent: reached criticality against ρ (chapter 5).
+
+    Args:
+      rhos: contraction factors (x axis).
+      measured: dict label -> values (solid, with markers).
+      bounds: dict label -> values (dashed).
+    """
+    fig, ax = new_figure()
+    rhos = np.asarray(rhos)
+    for group, style in ((measured, "o-"), (bounds, "--")):
+        for i, (label, values) in enumerate(group.items()):
+            ax.semilogy(rhos, np.asarray(values), style, color=CYCLE[i % len(CYCLE)],
+                        markersize=4, label=label)
+    ax.set(xlabel=r"contraction factor $\rho$ of the inner map", ylabel="norm")
+    ax.legend()
+    return fig
+
+
+__all__ += ["STRATEGY_COLORS", "implicit_truncation_figure", "bilevel_history_figure",
+            "strategy_figure", "criticality_figure"]

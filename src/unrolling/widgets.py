@@ -8,9 +8,16 @@ Compute inside ``draw`` must be jit-compiled once (keep jitted functions outside
 """
 import io
 
+import jax
+import jax.numpy as jnp
 import matplotlib.pyplot as plt
+import numpy as np
 
-__all__ = ["explorer", "render", "register", "EXPLORERS"]
+from . import bounds, errors, methods, plotting, problems
+from .derivatives import iterate
+
+__all__ = ["explorer", "render", "register", "EXPLORERS", "ch1_contraction",
+           "ch1_contraction_explorer", "ch2_unrolling_errors", "ch2_unrolling_errors_explorer"]
 
 #: name -> (draw, defaults, variations): every chapter explorer registers its pure
 #: draw function here, with its default values and a few other settings, so the
@@ -61,3 +68,190 @@ def explorer(draw, **controls):
         control.observe(update, names="value")
     update()
     return w.VBox([w.HBox(list(controls.values())), out])
+
+
+# --- Chapter 1: contraction explorer ----------------------------------------------
+
+#: Chapter 1 explorer: dimension and number of iterations of its quadratic.
+CH1_DIM, CH1_STEPS = 20, 100
+
+
+def _ch1_spectrum(condition_number):
+    """Eigenvalues geometrically spaced in [1/κ, 1] (L = 1, μ = 1/κ)."""
+    return np.geomspace(1.0 / float(condition_number), 1.0, CH1_DIM)
+
+
+@jax.jit
+def _ch1_errors(step_sizes, eigenvalues):
+    r"""Iterate errors of gradient descent, one row per step size, on
+    :math:`f(x) = \tfrac12 x^\top \mathrm{diag}(\lambda) x - \lambda^\top x`
+    (so :math:`x^\star = \mathbf 1`) from :math:`x^{(0)} = 0`. Jit-compiled once."""
+    problem = problems.quadratic(jnp.diag(eigenvalues), eigenvalues)
+    x0, x_star = jnp.zeros_like(eigenvalues), problem.x_star(0.0)
+
+    def errs(alpha):
+        xs = iterate(methods.gradient_descent(problem.f, alpha), x0, 0.0, CH1_STEPS)
+        return errors.iterate_errors(xs, x_star)
+    return jax.vmap(errs)(step_sizes)
+
+
+@register("ch1_contraction", defaults=dict(step_fraction=0.5, condition_number=30.0),
+          variations=[dict(step_fraction=0.9, condition_number=30.0),
+                      dict(step_fraction=0.5, condition_number=1000.0),
+                      dict(step_fraction=1.05, condition_number=10.0)])
+def ch1_contraction(step_fraction=0.5, condition_number=30.0):
+    r"""Chapter 1 explorer: gradient descent on a quadratic with spectrum in [1/κ, 1].
+
+    The step size is :math:`\alpha = s \cdot 2/L` (s = ``step_fraction``; L = 1,
+    μ = 1/κ with κ = ``condition_number``). Draws the iterate error
+    :math:`e^{(k)}`, the bound :math:`\rho(\alpha)^k e^{(0)}` (dashed,
+    :func:`unrolling.bounds.iterate_bound`) and, for reference, the error with the
+    optimal step :math:`2/(L + \mu)`. For s >= 1, ρ >= 1 and the iteration diverges.
+    """
+    lam = _ch1_spectrum(condition_number)
+    L, mu = 1.0, float(lam[0])
+    alpha, alpha_opt = 2.0 * step_fraction / L, 2.0 / (L + mu)
+    errs = np.asarray(_ch1_errors(jnp.asarray([alpha, alpha_opt]), jnp.asarray(lam)))
+    rho = float(bounds.gd_contraction(alpha, L, mu))
+    bound = np.asarray(bounds.iterate_bound(np.arange(CH1_STEPS + 1), rho, errs[0, 0]))
+    return plotting.iterate_error_figure(
+        {fr"$\alpha = {step_fraction:.2f}\cdot 2/L$": errs[0],
+         r"$\alpha = 2/(L+\mu)$": errs[1]},
+        bounds={r"$\rho(\alpha)^k e^{(0)}$": bound},
+        title=fr"$\kappa = {condition_number:.0f}$, $\rho(\alpha) = {rho:.4f}$")
+
+
+def ch1_contraction_explorer():
+    """The chapter 1 explorer: sliders for the step size (fraction of 2/L) and κ."""
+    import ipywidgets as w
+    return explorer(
+        ch1_contraction,
+        step_fraction=w.FloatSlider(value=0.5, min=0.05, max=1.05, step=0.05,
+                                    description="α · L/2"),
+        condition_number=w.FloatLogSlider(value=30.0, base=10, min=0.5, max=3.0, step=0.1,
+                                          description="κ = L/μ"))
+
+
+# --- Chapter 2: a first look at the derivative error ------------------------------
+
+#: Chapter 2 explorer: ridge regression on scikit-learn's diabetes data (as in
+#: chapter 1) with weight CH2_WEIGHT, gradient descent for CH2_STEPS iterations.
+CH2_WEIGHT, CH2_STEPS = 0.1, 200
+
+
+def _ch2_errors_fn(init_scale, step_fraction):
+    r"""Iterate and forward-mode derivative errors of gradient descent on ridge.
+
+    :math:`f(x, u) = \tfrac12\|Ax - b\|^2 + \tfrac u2\|x\|^2` on the diabetes data
+    (u = ``CH2_WEIGHT``),
+    step :math:`\alpha = s \cdot 2/(L + \mu)`, start :math:`x^{(0)} = c\,\mathbf 1`
+    (c = ``init_scale``); returns :math:`(e^{(k)}, \dot e^{(k)})_{k \le K}`.
+    """
+    from sklearn.datasets import load_diabetes
+
+    from .derivatives import forward_mode
+    A, b = load_diabetes(return_X_y=True)
+    problem, u = problems.ridge(jnp.asarray(A), jnp.asarray(b)), CH2_WEIGHT
+    alpha = step_fraction * 2.0 / (problem.smoothness(u) + problem.strong_convexity(u))
+    update, x0 = methods.gradient_descent(problem.f, alpha), init_scale * jnp.ones(A.shape[1])
+    e = errors.iterate_errors(iterate(update, x0, u, CH2_STEPS), problem.x_star(u))
+    e_dot = errors.derivative_errors(forward_mode(update, x0, u, CH2_STEPS),
+                                     problem.jacobian(u))
+    return e, e_dot
+
+
+_CH2_ERRORS = None
+
+
+def _ch2_errors(init_scale, step_fraction):
+    """:func:`_ch2_errors_fn`, jit-compiled on first use (compiled once per session)."""
+    global _CH2_ERRORS
+    if _CH2_ERRORS is None:
+        _CH2_ERRORS = jax.jit(_ch2_errors_fn)
+    return _CH2_ERRORS(float(init_scale), float(step_fraction))
+
+
+@register("ch2_unrolling_errors", defaults=dict(init_scale=0.0, step_fraction=1.0),
+          variations=[dict(init_scale=1000.0, step_fraction=1.0),
+                      dict(init_scale=0.0, step_fraction=0.5),
+                      dict(init_scale=100.0, step_fraction=1.0)])
+def ch2_unrolling_errors(init_scale=0.0, step_fraction=1.0):
+    r"""Chapter 2 explorer: iterate error and derivative error of unrolled gradient descent.
+
+    Ridge regression in its weight u (``CH2_WEIGHT``) on the diabetes data of
+    chapter 1, x0 = ``init_scale`` times
+    the all-ones vector, step size ``step_fraction`` times 2/(L + μ), K = ``CH2_STEPS``.
+    Draws :func:`unrolling.plotting.unrolling_errors_figure`; the derivative is the
+    forward-mode Jacobian :math:`\dot X^{(k)}` against the closed form :math:`Dx^\star`.
+    """
+    e, e_dot = (np.asarray(a) for a in _ch2_errors(init_scale, step_fraction))
+    return plotting.unrolling_errors_figure(
+        e, e_dot, title=fr"$x^{{(0)}} = {init_scale:.3g}\cdot\mathbf{{1}}$, "
+                        fr"$\alpha = {step_fraction:.2f}\cdot 2/(L+\mu)$")
+
+
+def ch2_unrolling_errors_explorer():
+    """The chapter 2 explorer: sliders for the initialization scale and the step size."""
+    import ipywidgets as w
+    return explorer(
+        ch2_unrolling_errors,
+        init_scale=w.FloatSlider(value=0.0, min=-500.0, max=1500.0, step=100.0,
+                                 description="x0 scale"),
+        step_fraction=w.FloatSlider(value=1.0, min=0.1, max=1.0, step=0.05,
+                                    description="α (L+μ)/2"))
+
+
+# --- Chapter 5: warm-starting and bilevel optimization ----------------------------
+
+#: Chapter 5 explorer: the chapter's synthetic ridge task (data key CH5_DATA_KEY), a
+#: poor cold start x0 = CH5_X0_SCALE * N(0, I) (key CH5_X0_KEY), CH5_OUTER outer steps
+#: from u0 = 0 with unrolled hypergradients, at most CH5_MAX_INNER inner steps.
+CH5_DATA_KEY, CH5_X0_KEY, CH5_X0_SCALE, CH5_OUTER, CH5_MAX_INNER = 1, 2, 10.0, 30, 2000
+
+
+def ch5_setup():
+    """The chapter 5 synthetic task and its poor cold start: ``(task, x0)``."""
+    from . import bilevel
+    task = bilevel.ridge_task(*bilevel.synthetic_regression(jax.random.PRNGKey(CH5_DATA_KEY)))
+    num_features = task.update.args[0].args[0].shape[1]
+    x0 = CH5_X0_SCALE * jax.random.normal(jax.random.PRNGKey(CH5_X0_KEY), (num_features,))
+    return task, x0
+
+
+@register("ch5_bilevel", defaults=dict(step_size=0.02, eps=1e-4, warm_start=True),
+          variations=[dict(step_size=0.02, eps=1e-4, warm_start=False),
+                      dict(step_size=0.02, eps=1e-2, warm_start=True),
+                      dict(step_size=0.005, eps=1e-6, warm_start=True)])
+def ch5_bilevel(step_size=0.02, eps=1e-4, warm_start=True):
+    r"""Chapter 5 explorer: Algorithm 1 (unrolled hypergradients) on the synthetic ridge task.
+
+    Outer step size τ = ``step_size``, inner tolerance ε = ``eps``, warm or cold
+    start. Draws :func:`unrolling.plotting.bilevel_history_figure`: the inner
+    iterations :math:`K_r`, the hypergradient error against the closed form and the
+    exact outer loss :math:`h(u^{(r)})`, for ``CH5_OUTER`` outer steps.
+    """
+    from . import bilevel
+    task, x0 = ch5_setup()
+    hist = bilevel.hypergradient_descent(
+        task.update, task.outer_loss, x0, 0.0, step_size=float(step_size), eps=float(eps),
+        num_outer=CH5_OUTER, max_inner=CH5_MAX_INNER, warm_start=bool(warm_start),
+        reference=task.hypergradient)
+    label = "unrolled, warm" if warm_start else "unrolled, cold"
+    return plotting.bilevel_history_figure(
+        {label: hist}, {label: bilevel.evaluate_along(task.value, hist.u[:, 0])},
+        title=fr"$\tau = {float(step_size):.3g}$, $\varepsilon = {float(eps):.0e}$, "
+              f"{sum(hist.inner_steps)} inner iterations in total")
+
+
+def ch5_bilevel_explorer():
+    """The chapter 5 explorer: outer step size, inner tolerance, warm or cold start."""
+    import ipywidgets as w
+    return explorer(
+        ch5_bilevel,
+        step_size=w.FloatLogSlider(value=0.02, base=10, min=-3, max=-1, step=0.1,
+                                   description="τ (outer)"),
+        eps=w.FloatLogSlider(value=1e-4, base=10, min=-8, max=-1, step=0.5, description="ε (inner)"),
+        warm_start=w.ToggleButton(value=True, description="warm start"))
+
+
+__all__ += ["ch5_setup", "ch5_bilevel", "ch5_bilevel_explorer"]

@@ -1,0 +1,61 @@
+"""Latency of every interactive explorer's callback (issue 7: median <= 100 ms per update).
+
+For each entry of ``unrolling.widgets.EXPLORERS`` (name -> (draw, defaults,
+variations)): one call ``draw(**defaults)`` compiles whatever the explorer jits
+(not timed, as in a notebook where the static default figure is drawn first); then
+each variation, repeated, is timed as the widget's callback does it:
+``render(draw(**values))`` (figure + PNG rasterization). Prints the median and the
+worst wall-clock update per explorer against the budget, and the median CPU time of
+the process (all threads: far below the wall time means the machine was busy); PASS/OVER is printed, not asserted
+(the machine may be shared).
+
+Run: ``.venv/bin/python benchmarks/widgets.py [--repeats N]``.
+"""
+import argparse
+import statistics
+import time
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+from unrolling import plotting, widgets  # noqa: E402
+
+BUDGET_MS = 100.0
+
+
+def time_explorer(draw, defaults, variations, repeats):
+    """Wall and CPU milliseconds of each timed update (every variation, ``repeats`` rounds)."""
+    widgets.render(draw(**defaults))            # compile: excluded from the budget
+    times, cpu = [], []
+    for _ in range(repeats):
+        for values in variations or [defaults]:
+            start, start_cpu = time.perf_counter(), time.process_time()
+            widgets.render(draw(**values))
+            times.append(1e3 * (time.perf_counter() - start))
+            cpu.append(1e3 * (time.process_time() - start_cpu))
+    return times, cpu
+
+
+def main(repeats=5):
+    plotting.use_style()
+    if not widgets.EXPLORERS:
+        print("no explorer registered in unrolling.widgets.EXPLORERS")
+        return 0
+    print(f"{'explorer':28s} {'updates':>7s} {'median ms':>10s} {'max ms':>8s} {'cpu ms':>8s}"
+          f"  budget {BUDGET_MS:.0f} ms (median wall)")
+    over = 0
+    for name, (draw, defaults, variations) in sorted(widgets.EXPLORERS.items()):
+        times, cpu = time_explorer(draw, defaults, variations, repeats)
+        median = statistics.median(times)
+        verdict = "PASS" if median <= BUDGET_MS else "OVER"
+        over += verdict == "OVER"
+        print(f"{name:28s} {len(times):7d} {median:10.1f} {max(times):8.1f} "
+              f"{statistics.median(cpu):8.1f}  {verdict}")
+    return over
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5, help="rounds over the variations")
+    main(parser.parse_args().repeats)

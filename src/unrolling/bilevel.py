@@ -1,0 +1,548 @@
+r"""Bilevel optimization by hypergradient descent (chapter 5, ``book/05_warm_starting``).
+
+The bilevel problem (Mehmood et al. eq. 23; Bolte et al. eq. 9) is
+
+.. math:: \min_u\; h(u) = \ell(x^*(u), u) \quad\text{s.t.}\quad x^*(u) = \mathcal A(x^*(u), u),
+
+and its gradient, the *hypergradient*, follows from the chain rule:
+
+.. math:: \nabla h(u) = Dx^*(u)^\top \nabla_x \ell(x^*(u), u) + \nabla_u \ell(x^*(u), u).
+
+:func:`hypergradient_descent` is Algorithm 1 of Mehmood et al. (App. B): at each
+outer step r the inner map is iterated until
+:math:`\|x^{(k)} - x^{(k-1)}\| \le \varepsilon` (or a cap is hit), giving
+:math:`K_r` steps; a hypergradient estimate :math:`d^{(r)}` is formed; then
+:math:`u^{(r+1)} = u^{(r)} - \tau_r d^{(r)}` and the next inner solve starts from
+:math:`x^{(K_r)}` (warm start) or from the fixed :math:`x^{(0)}` (cold start).
+
+*How* :math:`Dx^*` is estimated is a value passed in (as ``adjoint=`` in optimistix):
+:class:`Unrolled` (reverse mode through all :math:`K_r` steps), :class:`Truncated`
+(through the last few steps only, Shaban et al. 2019), :class:`OneStep` (the last
+step only, Bolte et al. eq. 10) and :class:`Implicit` (implicit function theorem at
+:math:`x^{(K_r)}`, Pedregosa 2016).
+
+Loops: the inner solve is a ``lax.while_loop`` (its length is data dependent and it
+is never differentiated). The reverse sweep (Mehmood et al. eq. 12) runs over the
+stored iterates with a dynamic trip count (``lax.fori_loop``): it computes the
+vector-Jacobian products itself instead of differentiating the loop, so one
+compilation serves every :math:`K_r`. The last ``window`` iterates live in a
+ring buffer, so truncated and one-step estimators store only what they use.
+Problems are passed as :class:`jax.tree_util.Partial` objects so that the compiled
+outer step is reused across calls with new data of the same shapes.
+"""
+import dataclasses
+import math
+import numbers
+import time
+from functools import partial
+from typing import NamedTuple, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jax.flatten_util import ravel_pytree
+from jax.tree_util import Partial
+
+from . import _validate, problems
+from .derivatives import forward_mode, implicit_jacobian, iterate
+from .methods import gradient_descent
+
+__all__ = ["Unrolled", "Truncated", "OneStep", "Implicit", "History", "BilevelTask",
+           "hypergradient", "hypergradient_descent", "hypergradient_path", "evaluate_along",
+           "ridge_task", "linear_task", "standardized_split", "synthetic_regression",
+           "one_step_criticality", "one_step_smoothness", "criticality_bound"]
+
+
+# --------------------------------------------------------------------------- estimators
+@dataclasses.dataclass(frozen=True)
+class Unrolled:
+    r"""Reverse mode through all :math:`K_r` inner steps (Algorithm 1; Franceschi et al. 2017).
+
+    :math:`d = \nabla_u\ell + \sum_{k=0}^{K-1} \bar x^{(k+1)} C_k` with
+    :math:`\bar x^{(K)} = \nabla_x \ell(x^{(K)}, u)`, :math:`\bar x^{(k)} = \bar x^{(k+1)} B_k`.
+    Stores up to ``max_inner`` iterates.
+    """
+
+    def window(self, max_inner):
+        return max_inner
+
+
+@dataclasses.dataclass(frozen=True)
+class Truncated:
+    r"""Reverse mode through the last ``steps`` inner steps only (Shaban et al. 2019).
+
+    The sum above restricted to :math:`k \ge K - \text{steps}`; equal to
+    :class:`Unrolled` when :math:`K_r \le` ``steps``. Stores ``steps`` iterates.
+    """
+    steps: int
+
+    def __post_init__(self):
+        if _validate.num_steps(self.steps, "Truncated.steps") < 1:
+            raise ValueError(f"Truncated.steps must be an int >= 1, got {self.steps}")
+
+    def window(self, max_inner):
+        return min(self.steps, max_inner)
+
+
+@dataclasses.dataclass(frozen=True)
+class OneStep:
+    r"""The last step only: :math:`d = \nabla_u\ell + C_{K-1}^\top \nabla_x\ell(x^{(K)}, u)`.
+
+    Bolte et al. eq. (10): backpropagation with ``stop_gradient`` on all but the
+    last inner step; the same as ``Truncated(1)``.
+    """
+
+    def window(self, max_inner):
+        return 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Implicit:
+    r"""Implicit differentiation at :math:`x^{(K)}` (Pedregosa 2016; Mehmood et al. eq. 6).
+
+    :math:`d = \nabla_u\ell + C^\top (I - B)^{-\top} \nabla_x \ell` with B, C taken
+    at :math:`(x^{(K)}, u)`; see :func:`unrolling.implicit_jacobian`.
+    """
+
+    def window(self, max_inner):
+        return 1
+
+
+_ESTIMATORS = (Unrolled, Truncated, OneStep, Implicit)
+
+
+def _check_estimator(estimator):
+    if not isinstance(estimator, _ESTIMATORS):
+        raise TypeError("estimator must be one of Unrolled(), Truncated(k), OneStep(), "
+                        f"Implicit(), got {estimator!r}")
+    return estimator
+
+
+# --------------------------------------------------------------------------- inner solve
+def _tree_norm(tree):
+    return jnp.sqrt(sum(jnp.sum(leaf ** 2) for leaf in jax.tree.leaves(tree)))
+
+
+def _solve(update, x0, u, eps, max_inner, window):
+    r"""Iterate until :math:`\|x^{(k)} - x^{(k-1)}\| \le \varepsilon` or k = max_inner (>= 1 step).
+
+    Returns :math:`x^{(K)}`, K, whether the tolerance was met, and a ring buffer
+    holding :math:`x^{(k)}` at slot ``k % window`` for the last ``window`` k < K.
+    """
+    buf = jax.tree.map(lambda leaf: jnp.zeros((window,) + jnp.shape(leaf), leaf.dtype), x0)
+
+    def cond(state):
+        x, x_prev, k, _ = state
+        return (k == 0) | ((k < max_inner) & (_tree_norm(jax.tree.map(jnp.subtract, x, x_prev)) > eps))
+
+    def body(state):
+        x, _, k, buf = state
+        buf = jax.tree.map(lambda b, leaf: b.at[k % window].set(leaf), buf, x)
+        return update(x, u), x, k + 1, buf
+
+    x, x_prev, K, buf = lax.while_loop(cond, body, (x0, x0, 0, buf))
+    converged = _tree_norm(jax.tree.map(jnp.subtract, x, x_prev)) <= eps
+    return x, K, converged, buf
+
+
+def _reverse_sweep(update, buf, K, u, x_bar, window):
+    r"""Mehmood et al. eq. 12 over the last min(K, window) steps: returns :math:`\bar u`.
+
+    :math:`\bar u \mathrel{+}= \bar x C_k`, :math:`\bar x \leftarrow \bar x B_k` for
+    k = K-1 down to K - min(K, window), with the iterates read from the ring buffer.
+    """
+    def body(j, carry):
+        x_bar, u_bar = carry
+        x_k = jax.tree.map(lambda b: b[(K - 1 - j) % window], buf)
+        _, pullback = jax.vjp(update, x_k, u)
+        x_bar, u_part = pullback(x_bar)
+        return x_bar, jax.tree.map(jnp.add, u_bar, u_part)
+
+    u_bar0 = jax.tree.map(jnp.zeros_like, u)
+    return lax.fori_loop(0, jnp.minimum(K, window), body, (x_bar, u_bar0))[1]
+
+
+def _estimate(update, outer_loss, x_init, u, eps, estimator, max_inner):
+    """One inner solve and one hypergradient estimate (the body of Algorithm 1)."""
+    window = estimator.window(max_inner)
+    x, K, converged, buf = _solve(update, x_init, u, eps, max_inner, window)
+    loss, (grad_x, grad_u) = jax.value_and_grad(outer_loss, argnums=(0, 1))(x, u)
+    if isinstance(estimator, Implicit):
+        unravel_u = ravel_pytree(u)[1]
+        indirect = unravel_u(implicit_jacobian(update, x, u, w=grad_x))
+    else:
+        indirect = _reverse_sweep(update, buf, K, u, grad_x, window)
+    return jax.tree.map(jnp.add, grad_u, indirect), x, K, converged, loss
+
+
+_estimate_jit = jax.jit(_estimate, static_argnames=("estimator", "max_inner"))
+
+
+@partial(jax.jit, static_argnames=("estimator", "max_inner"))
+def _outer_step(update, outer_loss, x_init, u, eps, tau, estimator, max_inner):
+    d, x, K, converged, loss = _estimate(update, outer_loss, x_init, u, eps, estimator, max_inner)
+    u_next = jax.tree.map(lambda a, g: a - tau * g, u, d)
+    return u_next, d, x, K, converged, loss
+
+
+@jax.jit
+def _map(fn, us):
+    """``fn`` at each entry of the stacked pytree ``us`` (compiled once per function and shapes)."""
+    return jax.vmap(fn)(us)
+
+
+def _as_partial(fn, name):
+    if not callable(fn):
+        raise TypeError(f"{name} must be callable, got {fn!r}")
+    return fn if isinstance(fn, Partial) else Partial(fn)
+
+
+def _arrays(tree):
+    """Leaves as strongly typed arrays, so that every outer step reuses one compilation."""
+    return jax.tree.map(lambda a: jnp.asarray(a, dtype=jnp.result_type(a)), tree)
+
+
+def _check_inner(update, x0, u, eps, max_inner):
+    """Validate the inner-solve arguments; returns max_inner as an int."""
+    _validate.positive(eps, "eps")
+    if _validate.num_steps(max_inner, "max_inner") < 1:
+        raise ValueError(f"max_inner must be an int >= 1, got {max_inner}")
+    _validate.same_shape(jax.eval_shape(update, x0, u), x0, "update(x0, u)", "x0")
+    return int(max_inner)
+
+
+def hypergradient(update, outer_loss, x0, u, *, estimator, eps, max_inner):
+    r"""Solve the inner problem from ``x0`` and estimate :math:`\nabla h(u)` (one outer step).
+
+    Args:
+      update: the inner map :math:`\mathcal A(x, u)` (a function or a ``Partial``).
+      outer_loss: :math:`\ell(x, u)`, scalar.
+      x0: inner starting point; u: outer variable (arrays or pytrees).
+      estimator: ``Unrolled()``, ``Truncated(k)``, ``OneStep()`` or ``Implicit()``.
+      eps: inner tolerance > 0 on :math:`\|x^{(k)} - x^{(k-1)}\|`.
+      max_inner: cap on the inner iterations, an int >= 1.
+
+    Returns:
+      ``(d, x, K)``: the estimate (structure of u), :math:`x^{(K)}` and K. Chapter 5.
+    """
+    x0, u = _arrays(x0), _arrays(u)
+    max_inner = _check_inner(update, x0, u, eps, max_inner)
+    d, x, K, _, _ = _estimate_jit(
+        _as_partial(update, "update"), _as_partial(outer_loss, "outer_loss"), x0, u,
+        eps, _check_estimator(estimator), max_inner)
+    return d, x, int(K)
+
+
+class History(NamedTuple):
+    """Everything Algorithm 1 did, one row per outer step r = 0, ..., R-1.
+
+    ``u`` has R + 1 rows (u^(0) ... u^(R)), flattened; ``hypergradient`` is (R, p);
+    ``x`` (R, n) holds the last inner iterate x^(K_r); ``wall_time`` is in seconds
+    (inner solve + hypergradient + outer step, compilation excluded);
+    ``hypergradient_error`` is ||d^(r) - reference(u^(r))|| when a reference is given.
+    """
+    u: np.ndarray
+    outer_loss: np.ndarray
+    inner_steps: np.ndarray
+    converged: np.ndarray
+    hypergradient: np.ndarray
+    x: np.ndarray
+    wall_time: np.ndarray
+    hypergradient_error: Optional[np.ndarray]
+
+
+def _step_sizes(step_size, num_outer):
+    """The outer step sizes tau_0 ... tau_{R-1}, each checked finite and > 0."""
+    taus = [step_size(r) if callable(step_size) else step_size for r in range(num_outer)]
+    for r, tau in enumerate(taus):
+        _validate.positive(tau, "step_size" if not callable(step_size) else f"step_size({r})")
+    return taus
+
+
+def hypergradient_descent(update, outer_loss, x0, u0, *, step_size, num_outer, eps,
+                          max_inner, estimator=Unrolled(), warm_start=True, reference=None):
+    r"""Algorithm 1 of Mehmood et al. (App. B): hypergradient descent on :math:`h(u)`.
+
+    For r = 0, ..., R-1: iterate :math:`x^{(k+1)} = \mathcal A(x^{(k)}, u^{(r)})` from the
+    start point until :math:`\|x^{(k)} - x^{(k-1)}\| \le \varepsilon` (:math:`K_r` steps,
+    at most ``max_inner``); estimate :math:`d^{(r)} \approx \nabla h(u^{(r)})` with
+    ``estimator``; set :math:`u^{(r+1)} = u^{(r)} - \tau_r d^{(r)}`. The next start point
+    is :math:`x^{(K_r)}` (``warm_start=True``, treated as a constant: its dependence on
+    earlier u is not differentiated) or ``x0`` (cold start).
+
+    Args:
+      update, outer_loss, x0, u0, estimator, eps, max_inner: as in :func:`hypergradient`.
+      step_size: :math:`\tau`, a finite number > 0 or a schedule ``r -> tau_r``.
+      num_outer: R, a non-negative int.
+      warm_start: warm (True) or cold (False) start of every inner solve.
+      reference: optional exact hypergradient ``u -> grad h(u)`` for the error column.
+
+    Returns:
+      A :class:`History`. Chapter 5.
+    """
+    R = _validate.num_steps(num_outer, "num_outer")
+    x0, u0 = _arrays(x0), _arrays(u0)
+    max_inner = _check_inner(update, x0, u0, eps, max_inner)
+    taus = _step_sizes(step_size, R)
+    estimator = _check_estimator(estimator)
+    update, outer_loss = _as_partial(update, "update"), _as_partial(outer_loss, "outer_loss")
+    eps = jnp.asarray(eps, dtype=jnp.result_type(float))
+    step = partial(_outer_step, update, outer_loss, eps=eps, estimator=estimator,
+                   max_inner=max_inner)
+    if R:  # compile (and discard) before timing
+        jax.block_until_ready(step(x0, u0, tau=jnp.asarray(taus[0])))
+    rows, u, x = [], u0, x0
+    for tau in taus:
+        start = time.perf_counter()
+        out = jax.block_until_ready(step(x if warm_start else x0, u, tau=jnp.asarray(tau)))
+        rows.append(out[1:] + (time.perf_counter() - start, u))
+        u, x = out[0], out[2]
+    return _history(rows, u, reference)
+
+
+def _history(rows, u_last, reference):
+    """Stack the per-step outputs of :func:`hypergradient_descent` into a History."""
+    flat = lambda tree: np.asarray(ravel_pytree(tree)[0])  # noqa: E731
+    cols = list(zip(*rows)) if rows else [()] * 7
+    us = [flat(u) for u in cols[6]] + [flat(u_last)]
+    ds = np.array([flat(d) for d in cols[0]]).reshape(len(rows), us[0].size)
+    errors = None
+    if reference is not None and rows:
+        refs = evaluate_along(reference, jax.tree.map(lambda *u: jnp.stack(u), *cols[6]))
+        errors = np.linalg.norm(refs.reshape(ds.shape) - ds, axis=1)
+    return History(u=np.array(us), outer_loss=np.array(cols[4], dtype=float),
+                   inner_steps=np.array(cols[2], dtype=int),
+                   converged=np.array(cols[3], dtype=bool), hypergradient=ds,
+                   x=np.array([flat(x) for x in cols[1]]), wall_time=np.array(cols[5], dtype=float),
+                   hypergradient_error=errors)
+
+
+def evaluate_along(fn, us):
+    """``fn(u)`` at each outer iterate: ``us`` stacks them along a leading axis (e.g.
+    ``History.u[:, 0]`` for a scalar u). Returns the results flattened, one row each
+    (shape (R,) for scalar results). Jit-compiled once per function and shapes."""
+    out = _map(_as_partial(fn, "fn"), jax.tree.map(jnp.asarray, us))
+    leaves = [np.asarray(leaf) for leaf in jax.tree.leaves(out)]
+    if len(leaves) == 1 and leaves[0].ndim == 1:
+        return leaves[0]
+    return np.concatenate([leaf.reshape(leaf.shape[0], -1) for leaf in leaves], axis=1)
+
+
+def hypergradient_path(update, outer_loss, x0, u, num_steps, start=0):
+    r"""Hypergradient estimates after each differentiated step, from forward mode.
+
+    With :math:`\dot X^{(j)}` = ``forward_mode(update, x0, u, num_steps, start)[j]``
+    (j differentiated steps after ``start`` idle ones; x0 a constant),
+    :math:`d_j = \dot X^{(j)\top} \nabla_x \ell(x^{(start+j)}, u) + \nabla_u \ell(x^{(start+j)}, u)`.
+    ``start=0`` is full unrolling from x0; ``start > 0`` is explicit truncation
+    (late start, Mehmood et al. eq. 20); a warm start is ``x0`` near :math:`x^*(u)`.
+
+    Returns:
+      Array ``(num_steps - start + 1, p)``. Chapter 5.
+    """
+    xs = iterate(update, x0, u, num_steps)[start:]
+    jac = forward_mode(update, x0, u, num_steps, start=start)          # (J, n, p)
+    unravel_x = ravel_pytree(x0)[1]
+    grads = jax.vmap(lambda x: ravel_pytree(jax.grad(outer_loss, argnums=(0, 1))(
+        unravel_x(x), u))[0])(xs)                                         # (J, n + p)
+    n = xs.shape[1]
+    return jnp.einsum("jnp,jn->jp", jac, grads[:, :n]) + grads[:, n:]
+
+
+# --------------------------------------------------------------------------- tasks
+class BilevelTask(NamedTuple):
+    """A bilevel problem with its exact solution map and hypergradient (all ``Partial``)."""
+    update: Partial          # (x, u) -> x, the inner map
+    outer_loss: Partial      # (x, u) -> scalar, ell
+    x_star: Partial          # u -> x*(u)
+    hypergradient: Partial   # u -> grad h(u), exact
+    value: Partial           # u -> h(u) = ell(x*(u), u), exact
+
+
+def _ridge_objective(A, b, x, u):
+    r = A @ x - b
+    return 0.5 * r @ r + 0.5 * jnp.exp(u) * x @ x
+
+
+def _gd_step(objective, alpha, x, u):
+    """The library's gradient step, with the objective and step size as pytree data."""
+    return gradient_descent(objective, alpha)(x, u)
+
+
+def _validation_loss(A_val, b_val, x, u):
+    r = A_val @ x - b_val
+    return 0.5 * r @ r
+
+
+def _ridge_x_star(A, b, u):
+    return problems.ridge(A, b).x_star(jnp.exp(u))
+
+
+def _ridge_hypergradient(A, b, A_val, b_val, u):
+    lam = jnp.exp(u)
+    x = problems.ridge(A, b).x_star(lam)
+    dx = problems.ridge(A, b).jacobian(lam)[:, 0] * lam       # chain rule through lam = e^u
+    return dx @ jax.grad(_validation_loss, argnums=2)(A_val, b_val, x, u)
+
+
+def _ridge_value(A, b, A_val, b_val, u):
+    return _validation_loss(A_val, b_val, _ridge_x_star(A, b, u), u)
+
+
+def ridge_task(A, b, A_val, b_val, step_size=None):
+    r"""Tune the ridge weight on validation data, log-parametrized: :math:`\lambda = e^u`.
+
+    Inner: :math:`f(x, u) = \tfrac12\|Ax - b\|^2 + \tfrac{e^u}{2}\|x\|^2`, solved by
+    gradient descent :math:`x - \alpha\nabla_x f` (``step_size`` α, default
+    :math:`1/\|A\|_2^2`; it contracts while :math:`e^u < 2/\alpha - \|A\|_2^2`).
+    Outer: :math:`\ell(x) = \tfrac12\|A_{val}x - b_{val}\|^2`. Exact pieces from
+    :func:`unrolling.problems.ridge`: :math:`x^*(u) = (A^\top A + e^uI)^{-1}A^\top b`,
+    :math:`Dx^*(u) = -e^u (A^\top A + e^uI)^{-1} x^*(u)`, so
+    :math:`\nabla h(u) = Dx^*(u)^\top A_{val}^\top(A_{val}x^*(u) - b_{val})`.
+    u is a scalar. Chapter 5.
+    """
+    A, b, A_val, b_val = map(jnp.asarray, (A, b, A_val, b_val))
+    if A.ndim != 2 or b.shape != A.shape[:1] or A_val.ndim != 2 \
+            or A_val.shape[1] != A.shape[1] or b_val.shape != A_val.shape[:1]:
+        raise ValueError("need A (M, N), b (M,), A_val (M_val, N), b_val (M_val,); got "
+                         f"{A.shape}, {b.shape}, {A_val.shape}, {b_val.shape}")
+    alpha = 1.0 / jnp.linalg.norm(A, 2) ** 2 if step_size is None else step_size
+    _validate.positive(alpha, "step_size")
+    return BilevelTask(update=Partial(_gd_step, Partial(_ridge_objective, A, b), alpha),
+                       outer_loss=Partial(_validation_loss, A_val, b_val),
+                       x_star=Partial(_ridge_x_star, A, b),
+                       hypergradient=Partial(_ridge_hypergradient, A, b, A_val, b_val),
+                       value=Partial(_ridge_value, A, b, A_val, b_val))
+
+
+def standardized_split(key, X, y, val_fraction=0.5):
+    """Shuffle with ``key``, split into train/validation, standardize with training statistics.
+
+    Columns of X and y get zero mean and unit variance on the training rows (the same
+    shift and scale are applied to the validation rows). Returns (A, b, A_val, b_val).
+    """
+    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+    if X.ndim != 2 or y.shape != X.shape[:1]:
+        raise ValueError(f"X must be (M, N) and y (M,), got {X.shape} and {y.shape}")
+    _validate.in_range(val_fraction, "val_fraction", 0.0, 1.0, True, True)
+    perm = np.asarray(jax.random.permutation(key, X.shape[0]))
+    n_train = int(round(X.shape[0] * (1 - val_fraction)))
+    if not 2 <= n_train <= X.shape[0] - 1:
+        raise ValueError(f"val_fraction={val_fraction} leaves {n_train} training rows")
+    tr, va = perm[:n_train], perm[n_train:]
+    mx, sx = X[tr].mean(0), X[tr].std(0)
+    my, sy = y[tr].mean(), y[tr].std()
+    sx = np.where(sx > 0, sx, 1.0)
+    return ((X[tr] - mx) / sx, (y[tr] - my) / sy, (X[va] - mx) / sx, (y[va] - my) / sy)
+
+
+def _linear_objective(H, C, x, u):
+    return 0.5 * x @ (H @ x) - x @ (C @ u)
+
+
+def _pseudo_huber(target, x, u):
+    return jnp.sum(jnp.sqrt(1.0 + (x - target) ** 2) - 1.0)
+
+
+def _linear_x_star(H, C, u):
+    return jnp.linalg.solve(H, C @ u)
+
+
+def _linear_hypergradient(H, C, target, u):
+    x = _linear_x_star(H, C, u)
+    return C.T @ jnp.linalg.solve(H, jax.grad(_pseudo_huber, argnums=1)(target, x, u))
+
+
+def _linear_value(H, C, target, u):
+    return _pseudo_huber(target, _linear_x_star(H, C, u), u)
+
+
+def linear_task(key, rho, num_features=5, num_params=2):
+    r"""A bilevel task whose constants in Bolte et al. Cor. 4-5 are known exactly.
+
+    Inner: :math:`f(x, u) = \tfrac12 x^\top H x - x^\top C u`, H with spectrum in
+    :math:`[1-\rho, 1]` (both ends attained), solved by gradient descent with step 1, so
+    :math:`F(x, u) = x - (Hx - Cu)` contracts with factor exactly ρ;
+    :math:`J_u F = C` is constant, so :math:`L_F = \|C\|_{op} = 1`, :math:`L_J = 0`.
+    Outer: the pseudo-Huber loss :math:`g(x) = \sum_i (\sqrt{1 + (x_i - t_i)^2} - 1)`,
+    with :math:`\|\nabla g\| \le l_g = \sqrt n`, :math:`l_\nabla = 1` and :math:`g \ge 0`.
+
+    Returns:
+      ``(task, constants)`` with constants a dict (rho, L_F, L_J, l_g, l_grad). Chapter 5.
+    """
+    _validate.in_range(rho, "rho", 0.0, 1.0, high_open=True)
+    n, p = _validate.num_steps(num_features, "num_features"), _validate.num_steps(num_params, "num_params")
+    if not 1 <= p <= n:
+        raise ValueError(f"need 1 <= num_params <= num_features, got {p}, {n}")
+    k_q, k_c, k_t = jax.random.split(key, 3)
+    Q, _ = jnp.linalg.qr(jax.random.normal(k_q, (n, n)))
+    H = (Q * jnp.linspace(1.0 - rho, 1.0, n)[None]) @ Q.T
+    C = jax.random.normal(k_c, (n, p))
+    C = C / jnp.linalg.norm(C, 2)
+    target = jax.random.normal(k_t, (n,))
+    task = BilevelTask(update=Partial(_gd_step, Partial(_linear_objective, H, C), 1.0),
+                       outer_loss=Partial(_pseudo_huber, target),
+                       x_star=Partial(_linear_x_star, H, C),
+                       hypergradient=Partial(_linear_hypergradient, H, C, target),
+                       value=Partial(_linear_value, H, C, target))
+    return task, dict(rho=float(rho), L_F=1.0, L_J=0.0, l_g=math.sqrt(n), l_grad=1.0)
+
+
+# --------------------------------------------------------------------------- Bolte Cor. 5
+def one_step_smoothness(rho, L_F, L_J, l_g, l_grad):
+    r"""A Lipschitz constant of :math:`\nabla(g\circ\bar x)` (proof of Bolte et al. Cor. 5).
+
+    .. math:: L_h = \Big(\frac{L_J}{1-\rho}\Big(\frac{L_F}{1-\rho} + 1\Big) l_g
+              + l_\nabla \frac{L_F}{1-\rho}\Big)\frac{L_F}{1-\rho};
+
+    Cor. 5 requires the outer step :math:`\alpha \le 1/L_h`. Chapter 5.
+    """
+    _validate.in_range(rho, "rho", 0.0, 1.0, high_open=True)
+    s = L_F / (1 - rho)
+    return (L_J / (1 - rho) * (s + 1) * l_g + l_grad * s) * s
+
+
+def one_step_criticality(rho, L_F, L_J, l_g, l_grad, M, k):
+    r"""Bolte et al. Cor. 5: the hypergradient error level of one-step descent (eq. 10).
+
+    .. math:: \epsilon = \frac{\rho}{1-\rho}\big(L_F l_g + (L_J l_g + L_F l_\nabla) M \rho^{k-2}\big),
+
+    obtained from Cor. 4 with :math:`\|x_j - \bar x\| \le \rho^j M/(1-\rho)`
+    (:math:`M \ge \|x_0 - F(x_0, u)\|`, k >= 2 inner steps from :math:`x_0`):
+    :math:`\|\nabla h(u) - d\| \le \epsilon`. Chapter 5.
+    """
+    _validate.in_range(rho, "rho", 0.0, 1.0, high_open=True)
+    if _validate.num_steps(k, "k") < 2:
+        raise ValueError(f"k must be an int >= 2 (inner steps), got {k}")
+    return rho / (1 - rho) * (L_F * l_g + (L_J * l_g + L_F * l_grad) * M * rho ** (k - 2))
+
+
+def criticality_bound(eps, smoothness, gap, num_outer):
+    r"""Bolte et al. Lemma 3 / Cor. 5: :math:`\min_{l \le K}\|\nabla h(u_l)\|^2 \le \epsilon^2 + \frac{2 L_h (h(u_0) - h^*)}{K+1}`.
+
+    Valid for steps :math:`u_{l+1} = u_l - d_l / L_h` with :math:`\|d_l - \nabla h(u_l)\| \le \epsilon`;
+    ``num_outer`` = K, ``gap`` = :math:`h(u_0) - h^*`. Returns the bound on the squared norm.
+    """
+    K = _validate.num_steps(num_outer, "num_outer")
+    return eps ** 2 + 2 * smoothness * gap / (K + 1)
+
+
+def synthetic_regression(key, num_train=20, num_val=30, num_features=10, noise=3.0,
+                         condition=30.0):
+    r"""A small regression data set with a prescribed feature scaling (chapter 5).
+
+    Rows of A and :math:`A_{val}` are :math:`\mathcal N(0, \mathrm{diag}(s))` with
+    :math:`s` log-spaced in [1, ``condition``]; :math:`b = A x_{true} + \text{noise}\cdot z`
+    with :math:`x_{true}, z` standard normal (the same :math:`x_{true}` for validation).
+    Noisy training targets make an interior ridge weight optimal. Returns (A, b, A_val, b_val).
+    """
+    _validate.positive(noise, "noise")
+    _validate.positive(condition, "condition")
+    k_a, k_av, k_x, k_z, k_zv = jax.random.split(key, 5)
+    scale = jnp.sqrt(jnp.logspace(0.0, jnp.log10(condition), num_features))
+    A = jax.random.normal(k_a, (num_train, num_features)) * scale[None]
+    A_val = jax.random.normal(k_av, (num_val, num_features)) * scale[None]
+    x_true = jax.random.normal(k_x, (num_features,))
+    return (A, A @ x_true + noise * jax.random.normal(k_z, (num_train,)),
+            A_val, A_val @ x_true + noise * jax.random.normal(k_zv, (num_val,)))

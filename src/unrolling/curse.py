@@ -1,0 +1,284 @@
+r"""Error curves that show (or do not show) the curse of unrolling (chapter 3).
+
+For an update map :math:`\mathcal A` and a problem with known :math:`x^*(u)` and
+:math:`Dx^*(u)`, the chapter compares three sequences (Mehmood et al. Sec. 3):
+
+* the iterate errors :math:`e^{(k)} = \|x^{(k)} - x^*\|`;
+* the forward-mode errors :math:`\dot e^{(k)} = \|\dot X^{(k)} - Dx^*\|`, whose largest
+  value is at :math:`\dot k = \arg\max_k \dot e^{(k)}`;
+* the reverse-mode errors :math:`\bar e^{(k)} = \|\bar U_K^{(k)} - Dx^*\|` of one backward
+  sweep from K down to k, smallest at :math:`\bar k = \arg\min_k \bar e^{(k)}`.
+
+Methods with memory (heavy ball, Chebyshev) iterate on a state whose flattened
+form starts with the current iterate: the first n entries are used.
+All functions are pure and jit-compatible (``num_steps`` static).
+"""
+import functools
+from typing import NamedTuple, Optional
+
+import jax
+import jax.numpy as jnp
+from jax.flatten_util import ravel_pytree
+
+from . import _validate, bounds, problems
+from .derivatives import forward_mode, iterate, reverse_mode
+from .errors import derivative_errors, iterate_errors
+from .methods import gradient_descent, heavy_ball
+
+__all__ = ["ErrorCurves", "error_curves", "quadratic_error_curves", "quadratic_sweep",
+           "suboptimality", "eigen_errors", "scieur_constants",
+           "Theorem7Constants", "gd_quadratic_constants", "lemma6_ratios",
+           "geometric_spectrum", "flat_derivative_weights", "largest_monotone_step",
+           "peak_index", "curse_peak", "explorer_curves"]
+
+
+class ErrorCurves(NamedTuple):
+    """Iterate, forward-mode and reverse-mode error sequences, indexed by k = 0..K."""
+    iterate: jax.Array
+    forward: jax.Array
+    reverse: Optional[jax.Array]   # reverse[k] = ē^(k); None when not computed
+    objective: jax.Array           # f(x^(k), u) - f(x*, u)
+    k_dot: jax.Array               # argmax_k forward[k]
+    k_bar: Optional[jax.Array]     # argmin_k reverse[k]
+
+
+def _position(rows, n):
+    """The first n flattened entries (the current iterate) of each stacked state."""
+    return rows[:, :n]
+
+
+def error_curves(problem, update, x0, u, num_steps, reverse=True, norm="fro"):
+    r"""The three error sequences of one run, with :math:`\dot k` and :math:`\bar k`.
+
+    Args:
+      problem: a :class:`unrolling.problems.Problem` (gives :math:`x^*(u)`, :math:`Dx^*(u)`).
+      update: the update map; its state may be x itself or a pytree whose flattened
+        form starts with x (heavy ball, Chebyshev).
+      x0: initial state (or callable ``u -> state``), as for :func:`unrolling.iterate`.
+      u: the parameter.
+      num_steps: K.
+      reverse: also run the reverse sweep (one VJP per state entry and step).
+      norm: ``"fro"`` or ``"op"`` for the Jacobian errors.
+
+    Returns:
+      :class:`ErrorCurves`; ``reverse[k]`` is :math:`\bar e^{(k)}`, so ``reverse[K]`` is
+      :math:`\|Dx^*\|` (constant x0) and ``reverse[0] == forward[K]``.
+    """
+    x_star, jac = jnp.ravel(problem.x_star(u)), problem.jacobian(u)
+    n = x_star.size
+    xs = _position(iterate(update, x0, u, num_steps), n)
+    e = iterate_errors(xs, x_star)
+    fwd = derivative_errors(forward_mode(update, x0, u, num_steps)[:, :n], jac, norm)
+    rev = k_bar = None
+    if reverse:
+        U_bar = reverse_mode(update, x0, u, num_steps)[::-1, :n]   # index k = 0..K
+        rev = derivative_errors(U_bar, jac, norm)
+        k_bar = jnp.argmin(rev)
+    return ErrorCurves(e, fwd, rev, suboptimality(problem, xs, u), jnp.argmax(fwd), k_bar)
+
+
+@functools.partial(jax.jit, static_argnames=("num_steps", "method", "reverse"))
+def quadratic_error_curves(H0, c, x0, step_size, num_steps, u=0.0, momentum=0.0,
+                           method="gd", reverse=True):
+    r""":func:`error_curves` on :func:`unrolling.problems.quadratic` ``(H0, c)`` in its ridge
+    weight u, jit-compiled once per shape and ``num_steps``: the data, x0, the step
+    size and the momentum are traced, so a chapter's many runs share one compilation.
+
+    ``method`` is ``"gd"`` (:func:`unrolling.methods.gradient_descent`) or
+    ``"heavy_ball"`` (:func:`unrolling.methods.heavy_ball` from ``(x0, x0)``).
+    """
+    problem = problems.quadratic(H0, c)
+    if method == "gd":
+        update, state = gradient_descent(problem.f, step_size), x0
+    elif method == "heavy_ball":
+        update, state = heavy_ball(problem.f, step_size, momentum), (x0, x0)
+    else:
+        raise ValueError(f'method must be "gd" or "heavy_ball", got {method!r}')
+    return error_curves(problem, update, state, u, num_steps, reverse)
+
+
+@functools.partial(jax.jit, static_argnames=("num_steps",))
+def quadratic_sweep(H0, c, x0, step_size, num_steps, u=0.0):
+    r"""Gradient-descent :func:`quadratic_error_curves` (no reverse sweep) for a batch of
+    settings: each of ``H0`` (b, n, n), ``c`` (b, n), ``x0`` (b, n), ``step_size`` (b,) may
+    carry a leading batch axis or be shared. Returns :class:`ErrorCurves` with a
+    leading batch axis — one factor of the curse varied at a time (chapter 3).
+    """
+    axes = (0 if jnp.ndim(H0) == 3 else None, 0 if jnp.ndim(c) == 2 else None,
+            0 if jnp.ndim(x0) == 2 else None, 0 if jnp.ndim(step_size) == 1 else None)
+
+    def run(H, c_, x, h):
+        return quadratic_error_curves(H, c_, x, h, num_steps, u=u, reverse=False)
+    return jax.vmap(run, in_axes=axes)(H0, c, x0, step_size)
+
+
+def scieur_constants(problem, u, x0):
+    r"""``(jac0_err, G)`` of Scieur et al.'s bounds for a constant x0:
+    :math:`\|\partial x_0 - \partial x_*\|_F = \|Dx^*(u)\|_F` and
+    :math:`G = \|\partial_u \nabla_x f(x_0, u)\|_F` (for ridge, :math:`G = \|x_0\|`)."""
+    mixed = jax.jacfwd(jax.grad(problem.f), 1)(x0, u)
+    return jnp.linalg.norm(problem.jacobian(u)), jnp.linalg.norm(jnp.ravel(mixed))
+
+
+def suboptimality(problem, xs, u):
+    r""":math:`f(x^{(k)}, u) - f(x^*(u), u)` for each row of ``xs`` (Scieur et al. Fig. 1, right)."""
+    x_star = problem.x_star(u)
+    f_star = problem.f(x_star, u)
+    n = jnp.ravel(x_star).size
+    return jax.vmap(lambda x: problem.f(x.reshape(x_star.shape), u))(xs[:, :n]) - f_star
+
+
+def eigen_errors(H, derivs, reference):
+    r"""Absolute eigen-components :math:`|v_i^\top(\dot X^{(k)} - Dx^*)|` of scalar-parameter
+    Jacobian errors, in the eigenbasis of H (ascending eigenvalues): shape (K+1, n).
+
+    Compared in chapter 3 with the per-eigenvalue prediction of the master identity.
+    """
+    _, V = jnp.linalg.eigh(jnp.asarray(H))
+    diff = jnp.reshape(derivs, (derivs.shape[0], -1)) - jnp.ravel(reference)[None]
+    return jnp.abs(diff @ V)
+
+
+class Theorem7Constants(NamedTuple):
+    """ρ, Γ, e0 and edot0 of Mehmood et al. Thm 7 for one run."""
+    rho: jax.Array
+    gamma: jax.Array
+    e0: jax.Array
+    edot0: jax.Array
+
+
+def gd_quadratic_constants(problem, u, step_size, x0):
+    r"""Thm 7 constants of gradient descent on a ridge-type quadratic
+    :math:`f(x,u) = \tfrac12 x^\top(H_0 + uI)x - c^\top x` (scalar u, constant x0).
+
+    :math:`\mathcal A(x,u) = x - \alpha((H_0+uI)x - c)`, so :math:`D_x\mathcal A = I - \alpha(H_0+uI)`
+    does not depend on x (:math:`M_x = 0`) and :math:`D_u\mathcal A = -\alpha x` is α-Lipschitz
+    in x (:math:`M_u = \alpha`): Lemma 6 gives :math:`\Gamma = \alpha` (with equality in
+    eq. 17, since :math:`(B_k - B)Dx^* + C_k - C = -\alpha(x^{(k)} - x^*)`).
+    :math:`\rho = \max(|1-\alpha m|, |1-\alpha L|)`, :math:`e^{(0)} = \|x_0 - x^*\|`,
+    :math:`\dot e^{(0)} = \|Dx^*\|`. Chapter 3.
+    """
+    L, m = problem.smoothness(u), problem.strong_convexity(u)
+    x_star = problem.x_star(u)
+    return Theorem7Constants(
+        rho=bounds.gd_contraction(step_size, L, m),
+        gamma=jnp.asarray(step_size, dtype=jnp.result_type(float)),
+        e0=jnp.linalg.norm(jnp.ravel(x0) - jnp.ravel(x_star)),
+        edot0=jnp.linalg.norm(problem.jacobian(u)))
+
+
+def lemma6_ratios(problem, update, x0, u, num_steps):
+    r"""Measured :math:`\|(B_k - B)Dx^* + C_k - C\| / e^{(k)}` for k = 0..K-1 (Mehmood Lemma 6).
+
+    Uses :math:`B\,Dx^* + C = Dx^*` at the fixed point, so the numerator is
+    :math:`\|B_k Dx^* + C_k - Dx^*\|` (spectral norm), with :math:`B_k, C_k` the partial
+    Jacobians of ``update`` at :math:`x^{(k)}`. Its supremum is the smallest valid Γ.
+    For plain iterations (state = x) only.
+    """
+    x_star = problem.x_star(u)
+    jac = problem.jacobian(u)
+    u_flat, unravel_u = ravel_pytree(u)
+    xs = iterate(update, x0, u, num_steps)[:-1]
+
+    def residual(x):
+        A = lambda x_, u_: jnp.ravel(update(x_.reshape(x_star.shape), unravel_u(u_)))  # noqa: E731
+        B_k, C_k = jax.jacfwd(A, 0)(x, u_flat), jax.jacfwd(A, 1)(x, u_flat)
+        return jnp.linalg.norm(B_k @ jac + C_k - jac, ord=2)
+
+    return jax.vmap(residual)(xs) / iterate_errors(xs, x_star)
+
+
+def geometric_spectrum(L, mu, dim):
+    r"""``dim`` eigenvalues spaced geometrically from mu to L (ascending), traceable."""
+    return mu * (L / mu) ** jnp.linspace(0.0, 1.0, dim)
+
+
+def flat_derivative_weights(eigenvalues):
+    r"""Solution weights :math:`s_i = \lambda_i / \lambda_{\min}` for
+    :func:`unrolling.problems.spectral_quadratic`.
+
+    At u = 0 they make :math:`Dx^*(0) = -H_0^{-1} x^* = -Q\,\mathbf 1/\lambda_{\min}` *flat*
+    in the eigenbasis: every eigen-direction carries the same share of the derivative,
+    so the large-eigenvalue directions, where gradient descent with a long step has its
+    burn-in, are not hidden behind the small ones (chapter 3).
+    """
+    lam = jnp.asarray(eigenvalues)
+    return lam / lam.min()
+
+
+def _forward_gd(problem, u, x0, num_steps, step_size):
+    """Forward-mode errors of gradient descent with a (possibly traced) step size."""
+    update = gradient_descent(problem.f, step_size)
+    return derivative_errors(forward_mode(update, x0, u, num_steps), problem.jacobian(u))
+
+
+def largest_monotone_step(problem, u, x0, num_steps, num_grid=2000):
+    r"""Largest gradient-descent step h (on a grid of (0, 2/L)) such that the forward-mode
+    error :math:`\dot e^{(k)}` is non-increasing in k for h and every smaller grid step.
+
+    Scieur et al. Cor. 2 guarantees this for :math:`h < \sqrt2/L` when G = 0; a given
+    problem can allow a larger step, since the bound is a worst case over spectra.
+    Returns ``(h, resolution)``, the grid spacing being the resolution.
+    """
+    K = _validate.num_steps(num_steps)
+    L = problem.smoothness(u)
+    grid = 2.0 / L * jnp.arange(1, num_grid) / num_grid
+    errs = jax.vmap(lambda h: _forward_gd(problem, u, x0, K, h))(grid)
+    monotone = jnp.all(jnp.diff(errs, axis=1) <= 1e-12 * errs[:, :1], axis=1)
+    count = jnp.sum(jnp.cumprod(monotone))
+    return grid[jnp.maximum(count - 1, 0)], 2.0 / L / num_grid
+
+
+def peak_index(values):
+    """The index of the largest value (:math:`\\dot k` for a forward-mode error curve)."""
+    return jnp.argmax(jnp.asarray(values))
+
+
+def curse_peak(rho):
+    r"""The integer k ≥ 1 maximizing the curse term :math:`k\rho^{k}` of Thm 7, ρ in (0, 1).
+
+    Found by direct search over k = 1, 2, ... up to well past the real maximizer
+    :math:`1/\log(1/\rho)` (the chapter derives that value; the search does not use it
+    except to size the range). Chapter 3, exercise on the peak location.
+    """
+    _validate.in_range(rho, "rho", 0.0, 1.0, low_open=True, high_open=True)
+    k = jnp.arange(1, int(10.0 / -jnp.log(rho)) + 3, dtype=jnp.result_type(float))
+    return int(k[jnp.argmax(k * rho**k)])
+
+
+def _explorer_problem(log10_cond, dim, key):
+    """Spectral quadratic with eigenvalues in [10^-log10_cond, 1] and flat derivative."""
+    lam = geometric_spectrum(1.0, 10.0 ** (-log10_cond), dim)
+    Q, _ = jnp.linalg.qr(jax.random.normal(key, (dim, dim)))
+    H0 = (Q * lam[None, :]) @ Q.T
+    return problems.quadratic(H0, H0 @ (Q @ flat_derivative_weights(lam))), lam
+
+
+def explorer_curves(key, step_scale, log10_cond, init_scale, num_steps=400, dim=20):
+    r"""Everything the chapter-3 explorer draws, for gradient descent on a spectral quadratic.
+
+    H has ``dim`` eigenvalues spaced geometrically in :math:`[1/\text{cond}, 1]` (so L = 1)
+    and flat-derivative solution weights; u = 0; step :math:`\alpha` = ``step_scale``/L;
+    :math:`x_0 = x^* + \sigma\|x^*\| d` with a fixed random unit vector d and σ =
+    ``init_scale`` (σ = 0: exact start, no curse term); ``key`` draws Q and d. The
+    three slider values may be traced:
+    jit this with ``num_steps`` and ``dim`` static so that slider changes never recompile.
+
+    Returns:
+      dict of (K+1,) arrays: ``iterate``, ``forward`` (errors), ``iterate_bound``
+      (Mehmood eq. 8), ``theorem7`` (Thm 7 with :math:`\Gamma = \alpha`), and scalars
+      ``k_dot``, ``rho``.
+    """
+    key_q, key_d = jax.random.split(key)
+    problem, _ = _explorer_problem(log10_cond, dim, key_q)
+    u = jnp.zeros(())
+    x_star = problem.x_star(u)
+    d = jax.random.normal(key_d, (dim,))
+    x0 = x_star + init_scale * jnp.linalg.norm(x_star) * d / jnp.linalg.norm(d)
+    curves = error_curves(problem, gradient_descent(problem.f, step_scale), x0, u,
+                          num_steps, reverse=False)
+    c = gd_quadratic_constants(problem, u, step_scale, x0)
+    k = jnp.arange(num_steps + 1)
+    return {"iterate": curves.iterate, "forward": curves.forward, "k_dot": curves.k_dot,
+            "iterate_bound": bounds.iterate_bound(k, c.rho, c.e0),
+            "theorem7": bounds.theorem7(k, c.rho, c.gamma, c.e0, c.edot0), "rho": c.rho}

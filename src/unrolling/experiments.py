@@ -1,0 +1,383 @@
+r"""Experiments of chapter 4: the truncation sweep of Mehmood et al. App. C and friends.
+
+**The App. C experiment.** Least squares :math:`f(x, u) = \tfrac12\|Ax - b\|^2` in
+its data :math:`u = (A, b)`, :math:`A \in \mathbb R^{M\times N}` with U(0, 1)
+entries, :math:`b` with N(0, 1) entries (:func:`unrolling.problems.least_squares_instance`),
+solved by gradient descent from :math:`x^{(0)} = 0` with step
+:math:`\alpha = 2/(L+m)` ("optimal") or :math:`1/(3L)` ("short"), where L and m are the
+extreme eigenvalues of :math:`H = A^\top A`. Per draw,
+:math:`\rho^* = (L-m)/(L+m)` and :math:`K = \min(\lceil\log(10^{-3})/\log\rho^*\rceil, 1000)`.
+For each truncation fraction f, :math:`T = \mathrm{round}(fK)` derivative steps are
+given up and reallocated (:func:`unrolling.budget.reallocate`): the algorithm runs
+:math:`K' = K + \omega T` steps and the derivative recursion starts at
+:math:`T' = T + \omega T`. Forward mode (Mehmood et al. eq. 20) propagates the JVP
+:math:`\dot X^{(k)}_{T'} v` and reverse mode (eq. 12) the VJP :math:`w^\top \bar U^{(k)}_{K'}`
+for random unit directions v (shape of u) and w (shape of x), one pair per draw.
+
+**Per-draw K, vectorized.** K depends on the draw through :math:`\rho^*`, so the
+draws do not share K, T, T' or K'. We keep the paper's per-draw definitions and
+vectorize with :func:`jax.vmap` anyway: every draw runs for the same static horizon
+(the largest K' over the draws of one N) and each row of the derivative recursion
+is *masked*: a forward row is active for :math:`T' \le k < K'` (zero before, frozen
+after), a reverse row is seeded with w at :math:`k = K'` and frozen below T'.
+Curves of different draws are then compared at the same *fraction of their own K*:
+each curve is sampled at ``num_points`` points evenly spaced between its two ends
+(so the end points — the final errors — are exact), and plotted against
+:math:`k/K`. For N >= 30 every draw has K = 1000, so k/K is simply the iteration
+count divided by 1000. Medians over the draws are taken point by point.
+
+**Keeping the work small.** Gradient descent on least squares has a constant
+:math:`B_k = I - \alpha H`. We factor the parameter dependence through
+:math:`p = (H, c) = (A^\top A, A^\top b)` (chain rule: the tangent v is pushed forward
+once to :math:`(dH, dc) = (dA^\top A + A^\top dA,\; dA^\top b + A^\top db)`, the cotangent
+is pulled back through the same map) and work in the eigenbasis of H, where
+:math:`B_k` is diagonal. The forward recursion then costs O(N) per row and step
+plus one shared O(N^2) product, and the reverse accumulation
+:math:`\bar U \mathrel{+}= \bar X^{(k+1)} C_k` is done in chunks of ``chunk`` steps by one
+matrix product. Errors are measured in the original coordinates' norms (the
+change of basis is orthogonal; the reverse error
+:math:`\|w^\top\bar U - w^\top Dx^*\|` over :math:`u = (A, b)` is evaluated by a Gram
+identity in O(N^2)). ``tests/test_experiments.py`` checks every curve against
+:func:`unrolling.forward_mode` / :func:`unrolling.reverse_mode` on small draws.
+Chapter 4.
+"""
+import math
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jax.flatten_util import ravel_pytree
+
+from . import _validate, bounds, budget, problems
+
+__all__ = ["SweepResult", "PAPER_RHO", "appendix_c_draw", "appendix_c_plan", "truncation_sweep", "full_sweep",
+           "late_start_tangents", "reallocated_final_errors", "reverse_memory_bytes"]
+
+#: ρ printed in the captions of Mehmood et al. Figs. 3-14, by N.
+PAPER_RHO = {2: 0.763526, 5: 0.921979, 10: 0.974362, 20: 0.993876, 30: 0.998509,
+             40: 0.999722}
+
+FRACTIONS = tuple(j / 10 for j in range(9))
+
+
+class SweepResult(NamedTuple):
+    """Median curves of one (N, step rule) setting of the App. C sweep.
+
+    x positions are in units of each draw's own K (k / K); curves have one row per
+    truncation fraction. ``*_final`` are medians of the per-draw final errors:
+    forward at :math:`k = K'`, reverse at :math:`k = T'`, iterates at :math:`k = K'`.
+    ``bound_final`` is the median of the per-draw eq. (22) bound (Theorem 8 along v),
+    ``bound_ok`` whether it dominated the forward final error in every draw.
+    """
+    N: int
+    step_rule: str
+    fractions: np.ndarray
+    omega: float
+    rho_star: np.ndarray       # (D,) per draw
+    K: np.ndarray              # (D,) per draw
+    iterate_x: np.ndarray      # (Q,)
+    iterate_err: np.ndarray    # (Q,)
+    forward_x: np.ndarray      # (J, P)
+    forward_err: np.ndarray    # (J, P)
+    reverse_x: np.ndarray      # (J, P)
+    reverse_err: np.ndarray    # (J, P)
+    forward_final: np.ndarray  # (J,)
+    reverse_final: np.ndarray  # (J,)
+    iterate_final: np.ndarray  # (J,)
+    bound_final: np.ndarray    # (J,)
+    bound_ok: bool
+    best_fraction_bound: float    # median over draws of argmin_T eq. (22) / K (integer T)
+    best_fraction_relaxed: float  # the same for the relaxed problem (Lemma 11)
+
+
+def _step_size(rule, L, m):
+    if rule == "optimal":
+        return 2.0 / (L + m)
+    if rule == "short":
+        return 1.0 / (3.0 * L)
+    raise ValueError(f'step_rule must be "optimal" (2/(L+m)) or "short" (1/(3L)), got {rule!r}')
+
+
+def appendix_c_plan(rho_star, fractions=FRACTIONS, omega=3.0, tol=1e-3, max_K=1000):
+    r"""Per-draw integers of App. C: K, and T, T', K' for each truncation fraction.
+
+    :math:`K = \min(\lceil \log(\mathrm{tol})/\log\rho^*\rceil, \mathrm{max\_K})`,
+    :math:`T = \mathrm{round}(fK)`, :math:`(K', T')` = ``budget.reallocate(K, T, omega)``.
+
+    Returns:
+      ``(K, T, T_prime, K_prime)``: int arrays of shapes (D,), (D, J), (D, J), (D, J).
+    """
+    rho_star = np.asarray(rho_star, dtype=float)
+    if np.any((rho_star <= 0) | (rho_star >= 1)):
+        raise ValueError("rho_star must lie in (0, 1)")
+    K = np.minimum(np.ceil(np.log(tol) / np.log(rho_star)), max_K).astype(int)
+    T = np.rint(np.outer(K, np.asarray(fractions, dtype=float))).astype(int)
+    pairs = [[budget.reallocate(int(k), int(t), omega) for t in row] for k, row in zip(K, T)]
+    K_prime = np.array([[p[0] for p in row] for row in pairs], dtype=int).reshape(T.shape)
+    T_prime = np.array([[p[1] for p in row] for row in pairs], dtype=int).reshape(T.shape)
+    return K, T, T_prime, K_prime
+
+
+def _unit(tree):
+    """A pytree scaled to unit Euclidean norm."""
+    flat, unravel = ravel_pytree(tree)
+    return unravel(flat / jnp.linalg.norm(flat))
+
+
+def appendix_c_draw(key, M, N):
+    """One App. C instance (A, b) with unit random directions v ~ (dA, db) and w."""
+    k_inst, k_v, k_w = jax.random.split(key, 3)
+    A, b = problems.least_squares_instance(k_inst, M, N)
+    kA, kb = jax.random.split(k_v)
+    v = _unit((jax.random.normal(kA, (M, N)), jax.random.normal(kb, (M,))))
+    w = _unit(jax.random.normal(k_w, (N,)))
+    return A, b, v, w
+
+
+def _rotated(A, b, v, w, alpha):
+    """Everything the recursions need, in the eigenbasis V of H = A^T A."""
+    lam, V = jnp.linalg.eigh(A.T @ A)
+    dA, db = v
+    G, h = dA.T @ A + A.T @ dA, dA.T @ b + A.T @ db            # (dH, dc) = push-forward of v
+    x_star = problems.least_squares().x_star((A, b))
+    t_star = problems.least_squares_jvp((A, b), v)              # closed-form D x* v
+    return dict(lam=lam, beta=1.0 - alpha * lam, c=V.T @ (A.T @ b), y_star=V.T @ x_star,
+                G=V.T @ G @ V, h=V.T @ h, t_star=V.T @ t_star, w=V.T @ w,
+                y_w=(V.T @ w) / lam, b_sq=b @ b, gamma_v=alpha * jnp.linalg.norm(G, 2))
+
+
+def _forward(r, alpha, T_prime, K_prime, horizon):
+    """Masked late-start forward recursion (eq. 20) in rotated coordinates.
+
+    Row j: t <- beta * t - alpha (G y_k - h) for T'_j <= k < K'_j. Returns the iterates
+    y_0..y_{H-1}, iterate errors e^(0..H) and forward errors (H + 1, J).
+    """
+    def step(carry, k):
+        y, t = carry
+        on = ((k >= T_prime) & (k < K_prime))[:, None]
+        drive = (-alpha * (r["G"] @ y - r["h"]))[None]               # C_k v, shared by the rows
+        t_next = jnp.where(on, r["beta"][None] * t + drive, t)
+        y_next = r["beta"] * y + alpha * r["c"]
+        out = (y, jnp.linalg.norm(y_next - r["y_star"]),
+               jnp.linalg.norm(t_next - r["t_star"][None], axis=-1))
+        return (y_next, t_next), out
+
+    y0 = jnp.zeros_like(r["c"])
+    t0 = jnp.zeros((T_prime.shape[0], y0.size), y0.dtype)
+    _, (ys, e, edot) = lax.scan(step, (y0, t0), jnp.arange(horizon))
+    e = jnp.concatenate([jnp.linalg.norm(r["y_star"])[None], e])
+    edot = jnp.concatenate([jnp.full((1, T_prime.shape[0]), jnp.linalg.norm(r["t_star"])), edot])
+    return ys, e, edot
+
+
+def _reverse_error(r, alpha, S, sigma):
+    r""":math:`\|w^\top \bar U - w^\top Dx^*\|` over u = (A, b), from the rotated state.
+
+    :math:`\bar U = (\bar U_A, \bar U_b)` is the pull-back of :math:`\bar U_H = -\alpha V S V^\top`,
+    :math:`\bar U_c = \alpha V \sigma` through :math:`(A, b) \mapsto (A^\top A, A^\top b)`. With
+    :math:`\tilde A = AV` (so :math:`\tilde A^\top\tilde A = \Lambda`), the difference is
+    :math:`(\tilde A Z + b z^\top) V^\top` and :math:`\tilde A z`, where
+    :math:`Z = -\alpha(S + S^\top) + \tilde x^*\tilde y^\top + \tilde y\tilde x^{*\top}`,
+    :math:`z = \alpha\sigma - \tilde y`, :math:`\tilde y = \Lambda^{-1}V^\top w`; hence the squared error
+    :math:`\sum_{ab}\lambda_a Z_{ab}^2 + 2\tilde c^\top Z z + \|b\|^2\|z\|^2 + \sum_a \lambda_a z_a^2`.
+    """
+    ys, yw, lam = r["y_star"], r["y_w"], r["lam"]
+    Z = -alpha * (S + jnp.swapaxes(S, -1, -2)) + (jnp.outer(ys, yw) + jnp.outer(yw, ys))[None]
+    z = alpha * sigma - yw[None]
+    sq = (jnp.einsum("a,jab->j", lam, Z**2) + 2 * jnp.einsum("a,jab,jb->j", r["c"], Z, z)
+          + r["b_sq"] * jnp.sum(z**2, -1) + jnp.einsum("a,ja->j", lam, z**2))
+    return jnp.sqrt(jnp.maximum(sq, 0.0))
+
+
+def _reverse(r, alpha, ys, T_prime, K_prime, horizon, chunk):
+    """Masked truncated reverse sweeps (eq. 12), all rows in one backward pass.
+
+    Row j is seeded with w at k = K'_j and accumulates steps T'_j <= i < K'_j. The
+    accumulation S += sum_i xbar_{i+1} y_i^T is done once per chunk (a matrix product).
+    Returns the errors at k = 0, chunk, 2 chunk, ..., horizon: shape (horizon/chunk + 1, J).
+    """
+    J, N = T_prime.shape[0], ys.shape[1]
+    ys_chunks = ys.reshape(horizon // chunk, chunk, N)
+
+    def inner(xbar, inp):  # one step i, backwards: returns the masked cotangent xbar_{i+1}
+        i, y = inp
+        xbar = jnp.where((i + 1 == K_prime)[:, None], r["w"][None], xbar)
+        on = ((i >= T_prime) & (i < K_prime))[:, None]
+        g = jnp.where(on, xbar, 0.0)
+        return jnp.where(on, xbar * r["beta"][None], xbar), g
+
+    def outer(carry, inp):
+        xbar, S, sigma = carry
+        c, y_chunk = inp
+        xbar, g = lax.scan(inner, xbar, (c * chunk + jnp.arange(chunk), y_chunk), reverse=True)
+        S = S + jnp.einsum("ija,ib->jab", g, y_chunk)
+        sigma = sigma + g.sum(0)
+        return (xbar, S, sigma), _reverse_error(r, alpha, S, sigma)
+
+    init = (jnp.zeros((J, N)), jnp.zeros((J, N, N)), jnp.zeros((J, N)))
+    _, errs = lax.scan(outer, init, (jnp.arange(horizon // chunk), ys_chunks), reverse=True)
+    top = _reverse_error(r, alpha, init[1], init[2])
+    return jnp.concatenate([errs, top[None]])            # index c <-> k = c * chunk
+
+
+def _sample_indices(lo, hi, num_points):
+    """num_points integers from lo to hi (both included), evenly spaced: (J, P)."""
+    s = jnp.linspace(0.0, 1.0, num_points)
+    return jnp.rint(lo[:, None] + s[None] * (hi - lo)[:, None]).astype(int)
+
+
+def _draw_curves(A, b, v, w, alpha, rho, K, T, T_prime, K_prime, omega, *, horizon, chunk,
+                 num_points, q_grid):
+    """All sampled curves, final errors and bounds of one draw (vmapped over draws)."""
+    r = _rotated(A, b, v, w, alpha)
+    ys, e, edot = _forward(r, alpha, T_prime, K_prime, horizon)
+    rev = _reverse(r, alpha, ys, T_prime, K_prime, horizon, chunk)
+    rows = jnp.arange(T.shape[0])[:, None]
+    fwd_idx = _sample_indices(T_prime, K_prime, num_points)
+    rev_idx = _sample_indices(K_prime, T_prime, num_points)
+    k_chunks = jnp.arange(rev.shape[0]) * chunk
+    rev_curve = jax.vmap(lambda k_row, col: jnp.exp(jnp.interp(
+        k_row, k_chunks, jnp.log(jnp.maximum(col, 1e-300)))))(rev_idx, rev.T)
+    it_idx = jnp.minimum(jnp.rint(q_grid * K).astype(int), horizon)
+    e0, edot0 = jnp.linalg.norm(r["y_star"]), jnp.linalg.norm(r["t_star"])
+    h = bounds.truncation_objective(T, K, omega, rho, r["gamma_v"], e0, edot0)
+    T_all = jnp.arange(horizon + 1)
+    h_all = bounds.truncation_objective(T_all, K, omega, rho, r["gamma_v"], e0, edot0)
+    T_best = jnp.argmin(jnp.where(T_all <= K, h_all, jnp.inf))
+    T_relaxed = bounds.optimal_truncation_relaxed(K, omega, rho, r["gamma_v"], e0, edot0)
+    return dict(iterate=e[it_idx], forward=edot[fwd_idx, rows], reverse=rev_curve,
+                forward_final=edot[K_prime, jnp.arange(T.shape[0])], reverse_final=rev[0],
+                iterate_final=e[K_prime], bound=h, best_T=T_best / K, relaxed_T=T_relaxed / K)
+
+
+@partial(jax.jit, static_argnames=("horizon", "chunk", "num_points"))
+def _sweep_draws(A, b, v, w, alpha, rho, K, T, T_prime, K_prime, omega, q_grid, *, horizon,
+                 chunk, num_points):
+    per_draw = partial(_draw_curves, horizon=horizon, chunk=chunk, num_points=num_points,
+                       q_grid=q_grid)
+    return jax.vmap(per_draw, in_axes=(0,) * 10 + (None,))(
+        A, b, v, w, alpha, rho, K, T, T_prime, K_prime, omega)
+
+
+def truncation_sweep(key, N, step_rule="optimal", num_draws=100, M=50, omega=3.0,
+                     fractions=FRACTIONS, tol=1e-3, max_K=1000, num_points=48,
+                     num_grid=160):
+    r"""One setting (N, step rule) of Mehmood et al. App. C: median error curves per T.
+
+    Args:
+      key: PRNG key; draw d uses ``jax.random.fold_in(key, d)``.
+      N: columns of A (M rows); step_rule: "optimal" (2/(L+m)) or "short" (1/(3L)).
+      num_draws: random instances (the paper: 100); omega: cost ratio ω (the paper: 3).
+      fractions: truncation fractions T/K (the paper: 0, 0.1, ..., 0.8).
+      tol, max_K: K = min(ceil(log(tol)/log ρ*), max_K).
+      num_points: samples per derivative curve; num_grid: samples of the iterate curve.
+
+    Returns:
+      A :class:`SweepResult` holding only what the figures use (medians over draws).
+    """
+    num_draws = _validate.num_steps(num_draws, "num_draws")
+    if num_draws < 1:
+        raise ValueError("num_draws must be >= 1")
+    keys = jax.vmap(lambda d: jax.random.fold_in(key, d))(jnp.arange(num_draws))
+    A, b, v, w = jax.vmap(appendix_c_draw, in_axes=(0, None, None))(keys, M, N)
+    lam = jnp.linalg.eigvalsh(jnp.einsum("dmi,dmj->dij", A, A))
+    L, m = lam[:, -1], lam[:, 0]
+    rho_star = np.asarray((L - m) / (L + m))
+    alpha = _step_size(step_rule, L, m)
+    rho = bounds.gd_contraction(alpha, L, m)
+    K, T, T_prime, K_prime = appendix_c_plan(rho_star, fractions, omega, tol, max_K)
+    chunk = max(1, int(K_prime.max()) // 256)
+    horizon = chunk * math.ceil(int(K_prime.max()) / chunk)
+    q_max = float((K_prime / K[:, None]).max())
+    q_grid = jnp.linspace(0.0, q_max, num_grid)
+    out = _sweep_draws(A, b, v, w, alpha, rho, jnp.asarray(K), jnp.asarray(T),
+                       jnp.asarray(T_prime), jnp.asarray(K_prime), omega, q_grid,
+                       horizon=horizon, chunk=chunk, num_points=num_points)
+    out = {name: np.asarray(val) for name, val in out.items()}
+    med = {name: np.median(val, axis=0) for name, val in out.items()}
+    f = np.asarray(fractions, dtype=float)[:, None]
+    s = np.linspace(0.0, 1.0, num_points)[None]
+    start, end = f * (1 + omega), 1 + omega * f                 # T'/K and K'/K
+    return SweepResult(
+        N=N, step_rule=step_rule, fractions=f[:, 0], omega=omega, rho_star=rho_star, K=K,
+        iterate_x=np.asarray(q_grid), iterate_err=med["iterate"],
+        forward_x=start + s * (end - start), forward_err=med["forward"],
+        reverse_x=end - s * (end - start), reverse_err=med["reverse"],
+        forward_final=med["forward_final"], reverse_final=med["reverse_final"],
+        iterate_final=med["iterate_final"], bound_final=med["bound"],
+        bound_ok=bool(np.all(out["bound"] >= out["forward_final"] * (1 - 1e-9))),
+        best_fraction_bound=float(med["best_T"]), best_fraction_relaxed=float(med["relaxed_T"]))
+
+
+def full_sweep(key, Ns=(2, 5, 10, 20, 30, 40), step_rules=("optimal", "short"), **kwargs):
+    """The whole App. C sweep: ``{(N, step_rule): SweepResult}``; draws of one N are shared
+    by both step rules (key folded with N). ``kwargs`` go to :func:`truncation_sweep`."""
+    return {(N, rule): truncation_sweep(jax.random.fold_in(key, N), N, rule, **kwargs)
+            for N in Ns for rule in step_rules}
+
+
+def late_start_tangents(update, x0, u, v, starts, stops, horizon):
+    r"""Late-started forward mode for several (T', K') pairs in one masked pass.
+
+    Row j follows eq. (20): :math:`\dot X^{(k+1)} v = B_k\dot X^{(k)} v + C_k v` for
+    :math:`T'_j \le k < K'_j`, zero before (constant x0: :math:`Dx^{(0)} = 0`), frozen after,
+    so that row j at index :math:`K'_j` equals
+    ``forward_mode(update, x0, u, K'_j, start=T'_j, v=v)[-1]``. ``starts``/``stops`` may be
+    traced (jit once, move them freely); ``horizon`` (static) must be >= max K'.
+
+    Returns:
+      ``(xs, tangents)`` of shapes (horizon + 1, n) and (horizon + 1, J, n).
+    """
+    starts, stops = jnp.atleast_1d(starts), jnp.atleast_1d(stops)
+    x_flat, unravel_x = ravel_pytree(x0)
+    u_flat, unravel_u = ravel_pytree(u)
+    v_flat = ravel_pytree(v)[0]
+
+    def A(x, u_):
+        return ravel_pytree(update(unravel_x(x), unravel_u(u_)))[0]
+
+    def step(carry, k):
+        x, t = carry
+        x_next, Cv = jax.jvp(lambda u_: A(x, u_), (u_flat,), (v_flat,))
+        Bt = jax.vmap(lambda ti: jax.jvp(lambda x_: A(x_, u_flat), (x,), (ti,))[1])(t)
+        on = ((k >= starts) & (k < stops))[:, None]
+        t_next = jnp.where(on, Bt + Cv, t)
+        return (x_next, t_next), (x_next, t_next)
+
+    t0 = jnp.zeros((starts.shape[0], x_flat.size), x_flat.dtype)
+    _, (xs, ts) = lax.scan(step, (x_flat, t0), jnp.arange(horizon))
+    return jnp.concatenate([x_flat[None], xs]), jnp.concatenate([t0[None], ts])
+
+
+def reallocated_final_errors(update, x0, u, v, jvp_star, K, Ts, omega):
+    r"""Final forward-mode errors :math:`\|\dot X^{(K-T)}_{T'} v - Dx^* v\|` under a fixed budget.
+
+    For each T in ``Ts``: :math:`(K', T')` = ``budget.reallocate(K, T, omega)``, the
+    recursion starts at T' and stops at K' (eq. 22's setting, measured instead of bounded).
+    Returns an array of shape (len(Ts),).
+    """
+    pairs = np.array([budget.reallocate(K, int(T), omega) for T in Ts])
+    K_prime, T_prime = pairs[:, 0], pairs[:, 1]
+    _, ts = late_start_tangents(update, x0, u, v, T_prime, K_prime, int(K_prime.max()))
+    finals = ts[K_prime, np.arange(len(K_prime))]
+    return jnp.linalg.norm(finals - ravel_pytree(jvp_star)[0], axis=-1)
+
+
+def reverse_memory_bytes(update, x0, u, num_steps, stop, w):
+    """Bytes XLA allocates to run ``reverse_mode(..., stop=stop, w=w)`` (compiled, deterministic).
+
+    From ``jit(...).lower(...).compile().memory_analysis()``: temporaries plus output plus
+    arguments. The stored iterates :math:`x^{(T')}, \\dots, x^{(K-1)}` dominate, so the
+    count grows linearly in the number of differentiated steps K - T' (chapter 4).
+    """
+    from .derivatives import reverse_mode
+
+    def run(u_):
+        return reverse_mode(update, x0, u_, num_steps, stop=stop, w=w)[-1]
+
+    stats = jax.jit(run).lower(u).compile().memory_analysis()
+    return int(stats.temp_size_in_bytes + stats.output_size_in_bytes
+               + stats.argument_size_in_bytes)

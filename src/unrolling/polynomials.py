@@ -1,0 +1,162 @@
+r"""Residual polynomials of first-order methods and the master identity (chapter 3).
+
+On a quadratic with Hessian H, every method of the form
+
+.. math:: x_{t+1} = x_t - h_t \nabla f(x_t) + m_t (x_t - x_{t-1}), \qquad x_{-1} = x_0,
+
+has :math:`x_t - x^* = P_t(H)(x_0 - x^*)` with a *residual polynomial* :math:`P_t`
+of degree t and :math:`P_t(0) = 1` (Scieur et al. eq. 4). Substituting the error
+recursion gives the three-term recurrence
+
+.. math:: P_{t+1}(\lambda) = (1 + m_t - h_t \lambda) P_t(\lambda) - m_t P_{t-1}(\lambda),
+          \qquad P_0 = P_{-1} = 1,
+
+and, differentiating in λ,
+:math:`P'_{t+1} = (1 + m_t - h_t\lambda) P'_t - h_t P_t - m_t P'_{t-1}`.
+Gradient descent has :math:`(h_t, m_t) = (h, 0)`, heavy ball :math:`(h, \beta)`, and the
+Chebyshev method the time-varying pair of :func:`chebyshev_coefficients`.
+
+The *master identity* (Scieur et al. Thm 1) expresses the Jacobian error of the
+unrolled iterates through :math:`P_t` and :math:`P_t'`; see :func:`master_identity`.
+Derived in chapter 3 (``book/03_curse``).
+"""
+import jax.numpy as jnp
+from jax import lax
+
+from . import _validate
+
+__all__ = ["gd_coefficients", "heavy_ball_coefficients", "chebyshev_coefficients",
+           "residual_polynomials", "gd_residual", "chebyshev_residual",
+           "jacobian_factors", "worst_case_factors", "master_identity"]
+
+
+def gd_coefficients(step_size, num_steps):
+    """Step sizes and momenta ``(h_t, m_t)``, t < num_steps, of gradient descent: (h, 0)."""
+    T = _validate.num_steps(num_steps)
+    h = jnp.full((T,), step_size, dtype=jnp.result_type(float))
+    return h, jnp.zeros_like(h)
+
+
+def heavy_ball_coefficients(step_size, momentum, num_steps):
+    r"""``(h_t, m_t)`` of Polyak's heavy ball with :math:`x_{-1} = x_0`: constant (α, β)."""
+    h, _ = gd_coefficients(step_size, num_steps)
+    return h, jnp.full_like(h, momentum)
+
+
+def chebyshev_coefficients(L, mu, num_steps):
+    r"""``(h_t, m_t)`` of the Chebyshev method on the spectrum [mu, L].
+
+    With :math:`\rho = (L-\mu)/(L+\mu)`: :math:`h_0 = 2/(L+\mu)`, :math:`m_0 = 0`, and for
+    t ≥ 1, :math:`\omega_t = 1/(1 - \rho^2\omega_{t-1}/4)` from :math:`\omega_0 = 2`,
+    :math:`h_t = 2\omega_t/(L+\mu)`, :math:`m_t = \omega_t - 1` — the same schedule as
+    :func:`unrolling.methods.chebyshev`. Its residual polynomial is the shifted,
+    normalized Chebyshev polynomial :math:`T_t(m(\lambda))/T_t(m(0))` with
+    :math:`m(\lambda) = (2\lambda - L - \mu)/(L - \mu)` (Scieur et al. eq. 10).
+    """
+    T = _validate.num_steps(num_steps)
+    rho = (L - mu) / (L + mu)
+
+    def step(omega, _):
+        omega_next = 1.0 / (1.0 - rho**2 * omega / 4.0)
+        return omega_next, omega_next
+
+    _, omegas = lax.scan(step, jnp.asarray(2.0, jnp.result_type(float)), None,
+                         length=max(T - 1, 0))
+    omega = jnp.concatenate([jnp.ones((min(T, 1),)), omegas])  # ω = 1 gives the first step
+    return 2.0 * omega / (L + mu), omega - 1.0
+
+
+def residual_polynomials(step_sizes, momenta, lam):
+    r"""Values of :math:`P_t(\lambda)` and :math:`P_t'(\lambda)` for t = 0, ..., T.
+
+    Args:
+      step_sizes, momenta: arrays of length T, the coefficients :math:`(h_t, m_t)`.
+      lam: array of points λ (any shape).
+
+    Returns:
+      ``(P, dP)``, each of shape ``(T + 1,) + lam.shape``, from the three-term
+      recurrence in the module docstring.
+    """
+    lam = jnp.asarray(lam, dtype=jnp.result_type(float))
+    one, zero = jnp.ones_like(lam), jnp.zeros_like(lam)
+
+    def step(carry, coeffs):
+        (p, dp), (p_prev, dp_prev) = carry
+        h, m = coeffs
+        p_next = (1 + m - h * lam) * p - m * p_prev
+        dp_next = (1 + m - h * lam) * dp - h * p - m * dp_prev
+        return ((p_next, dp_next), (p, dp)), (p_next, dp_next)
+
+    _, (P, dP) = lax.scan(step, ((one, zero), (one, zero)),
+                          (jnp.asarray(step_sizes), jnp.asarray(momenta)))
+    return jnp.concatenate([one[None], P]), jnp.concatenate([zero[None], dP])
+
+
+def gd_residual(step_size, num_steps, lam):
+    r"""Gradient descent in closed form: :math:`P_t = (1 - h\lambda)^t`,
+    :math:`P_t' = -h t (1 - h\lambda)^{t-1}`, for t = 0, ..., num_steps (Scieur Example 2)."""
+    T = _validate.num_steps(num_steps)
+    lam = jnp.asarray(lam, dtype=jnp.result_type(float))
+    t = jnp.arange(T + 1, dtype=lam.dtype).reshape((T + 1,) + (1,) * lam.ndim)
+    q = jnp.broadcast_to(1 - step_size * lam, t.shape[:1] + lam.shape)
+    return q**t, -step_size * t * q ** jnp.maximum(t - 1, 0)
+
+
+def chebyshev_residual(L, mu, num_steps, lam):
+    """Residual polynomials of the Chebyshev method and their derivatives, t = 0..num_steps."""
+    return residual_polynomials(*chebyshev_coefficients(L, mu, num_steps), lam)
+
+
+def jacobian_factors(P, dP, lam):
+    r"""The two factors of the master identity: :math:`P_t(\lambda) - \lambda P_t'(\lambda)`
+    (acting on :math:`\partial x_0 - \partial x_*`) and :math:`P_t'(\lambda)` (acting on G).
+
+    For gradient descent the first is :math:`(1-h\lambda)^{t-1}(1 + (t-1)h\lambda)`,
+    a decaying power times a *growing* linear factor: the source of the burn-in.
+    """
+    lam = jnp.asarray(lam, dtype=jnp.result_type(float))
+    return P - jnp.broadcast_to(lam, P.shape) * dP, dP
+
+
+def worst_case_factors(P, dP, lam):
+    r"""Maxima over the points ``lam`` (a grid of [mu, L], last axis) of
+    :math:`|P_t - \lambda P_t'|` and :math:`|P_t'|`, each of shape (T + 1,).
+
+    Scieur et al.'s Thm 2 / Thm 3 bound :math:`\|\partial x_t - \partial x_*\|_F` by the
+    first times :math:`\|\partial x_0 - \partial x_*\|_F` plus the second times G.
+    """
+    a, b = jacobian_factors(P, dP, lam)
+    return jnp.abs(a).max(-1), jnp.abs(b).max(-1)
+
+
+def master_identity(H, residual, jac0_err, G, eigenbasis=False):
+    r"""Jacobian errors predicted by Scieur et al.'s master identity (Thm 1):
+
+    .. math:: \partial x_t - \partial x_* = \big(P_t(H) - P_t'(H) H\big)(\partial x_0 - \partial x_*)
+              + P_t'(H)\, G,
+
+    where, for a quadratic :math:`f = \tfrac12 x^\top H(\theta) x + b(\theta)^\top x` with
+    :math:`\partial H` commuting with H, :math:`G = \tfrac{d}{d\theta}\nabla f(x_0(\theta), \theta)`
+    is the *total* derivative (:math:`H\partial x_0 + \partial H x_0 + \partial b`; for a
+    constant :math:`x_0` it is the partial derivative of the paper's G).
+
+    Args:
+      H: (n, n) symmetric Hessian.
+      residual: function ``lam -> (P, dP)`` giving :math:`P_t, P_t'` at the (n,)
+        eigenvalues of H, each of shape (T + 1, n), e.g.
+        ``lambda lam: gd_residual(h, T, lam)``.
+      jac0_err: :math:`\partial x_0 - \partial x_*`, shape (n,) or (n, p).
+      G: shape of jac0_err.
+      eigenbasis: if True, return the components in the eigenbasis of H (ascending
+        eigenvalues, ``jnp.linalg.eigh`` order) instead of the standard basis.
+
+    Returns:
+      The errors for t = 0, ..., T: shape ``(T + 1,) + jac0_err.shape``.
+    """
+    lam, V = jnp.linalg.eigh(jnp.asarray(H))
+    a, b = jacobian_factors(*residual(lam), lam)
+    z, g = V.T @ jnp.asarray(jac0_err), V.T @ jnp.asarray(G)
+    if z.ndim == 2:
+        a, b = a[..., None], b[..., None]
+    comps = a * z[None] + b * g[None]
+    return comps if eigenbasis else jnp.einsum("ij,tj...->ti...", V, comps)

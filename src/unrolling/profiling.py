@@ -1,0 +1,162 @@
+r"""Measured time and memory of the derivative estimators (chapter 2).
+
+Bolte et al. (2023, Table 2) predict, for K iterations of a map F in
+:math:`\mathbb R^n` costing :math:`C_F` per evaluation and a gradient overhead
+:math:`\omega` (cheap gradient principle, typically :math:`\omega \le 5`):
+
+* forward algorithm (solve): time :math:`K C_F`, memory :math:`n`;
+* forward mode, one tangent: time :math:`K \omega C_F`, memory :math:`n`;
+* reverse mode, one cotangent: time :math:`K \omega C_F`, memory :math:`K n`;
+* implicit: solve + :math:`\omega C_F n + n^3`, memory :math:`n`;
+* one-step: solve + :math:`\omega C_F`, memory :math:`n`.
+
+:func:`estimators` builds the five computations as functions of u,
+:func:`profile_estimators` compiles each once per K, times it
+(:func:`median_time`) and reads its compiled memory (:func:`peak_memory`).
+
+The loop here keeps only the current iterate (``lax.fori_loop`` with a static
+trip count, which JAX lowers to a ``lax.scan`` and so can reverse-differentiate),
+and the two AD modes are ``jax.jvp`` / ``jax.vjp`` of :math:`u \mapsto x^{(K)}(u)`:
+the estimators as one would deploy them. (:func:`unrolling.forward_mode` and
+:func:`unrolling.reverse_mode` instead return the whole sequence of derivatives,
+which costs memory proportional to K by design.)
+"""
+import statistics
+import time
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from . import _validate
+from .derivatives import implicit_jacobian, one_step_jacobian
+
+__all__ = ["ESTIMATORS", "Profile", "estimators", "median_time", "peak_memory",
+           "profile_estimators"]
+
+#: Names of the five computations, in the order of Bolte et al.'s Table 2.
+ESTIMATORS = ("solve", "forward", "reverse", "implicit", "one-step")
+
+
+def _final_iterate(update, x0, u, num_steps):
+    r""":math:`x^{(K)}(u)`, keeping only the current iterate in memory."""
+    x = x0(u) if callable(x0) else x0
+    return lax.fori_loop(0, num_steps, lambda _, x: update(x, u), x)
+
+
+def estimators(update, x0, u, num_steps, v=None, w=None):
+    r"""The five computations of Bolte et al.'s Table 2, each a function of u.
+
+    * ``"solve"``: :math:`x^{(K)}(u)`;
+    * ``"forward"``: :math:`D x^{(K)}(u)\, v` by ``jax.jvp`` (one tangent);
+    * ``"reverse"``: :math:`w^\top D x^{(K)}(u)` by ``jax.vjp`` (one cotangent),
+      which stores the iterates of the K steps;
+    * ``"implicit"``: solve, then :math:`w^\top (I - B)^{-1} C` at :math:`x^{(K)}`
+      (:func:`unrolling.implicit_jacobian`);
+    * ``"one-step"``: :math:`x^{(K-1)}`, then :math:`w^\top C` there
+      (:func:`unrolling.one_step_jacobian`, Bolte et al. eq. 4).
+
+    Args:
+      update, x0, u: as in :func:`unrolling.iterate` (x0 a value or ``u -> x0``).
+      num_steps: K >= 1.
+      v: tangent with the structure of u (default: all ones).
+      w: cotangent with the structure of x (default: all ones).
+
+    Returns:
+      dict name -> function of u (in the order of :data:`ESTIMATORS`), to be jitted.
+      Chapter 2.
+    """
+    K = _validate.num_steps(num_steps)
+    if K < 1:
+        raise ValueError(f"num_steps must be >= 1 (one-step needs x^(K-1)), got {K}")
+    x_like = jax.eval_shape(lambda u_: x0(u_) if callable(x0) else x0, u)
+    v = jax.tree.map(jnp.ones_like, u) if v is None else v
+    w = jax.tree.map(lambda s: jnp.ones(s.shape, s.dtype), x_like) if w is None else w
+    _validate.same_shape(v, u, "v", "u")
+    _validate.same_shape(w, x_like, "w", "x")
+
+    def solve(u):
+        return _final_iterate(update, x0, u, K)
+
+    def one_step(u):
+        return one_step_jacobian(update, _final_iterate(update, x0, u, K - 1), u, w=w)
+
+    return {"solve": solve,
+            "forward": lambda u: jax.jvp(solve, (u,), (v,))[1],
+            "reverse": lambda u: jax.vjp(solve, u)[1](w)[0],
+            "implicit": lambda u: implicit_jacobian(update, solve(u), u, w=w),
+            "one-step": one_step}
+
+
+def median_time(fn, *args, repeats=5):
+    """Median wall time (seconds) of ``fn(*args)`` over ``repeats`` calls.
+
+    One warm-up call first (compilation, caches), then each call is timed with
+    ``time.perf_counter`` up to ``jax.block_until_ready`` of its result. Pass a
+    jitted or compiled function. Wall times vary between runs and machines.
+    """
+    repeats = _validate.num_steps(repeats, "repeats")
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    jax.block_until_ready(fn(*args))
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def peak_memory(fn, *args):
+    """Bytes XLA reserves for one call of ``jax.jit(fn)(*args)``: temporaries + outputs.
+
+    Read from the compiled program's ``memory_analysis()``: the size of XLA's
+    buffer assignment for temporary buffers (buffers whose lifetimes do not
+    overlap share memory, so this is the static peak of scratch memory) plus the
+    outputs; the arguments are excluded. It is a property of the compiled
+    program, deterministic for a given JAX version and machine, not a measured
+    resident-set size. ``fn`` may also be an already compiled function
+    (``jax.jit(f).lower(*args).compile()``), then ``args`` are ignored.
+    """
+    compiled = fn if isinstance(fn, jax.stages.Compiled) else jax.jit(fn).lower(*args).compile()
+    stats = compiled.memory_analysis()
+    if stats is None:
+        raise RuntimeError("this JAX backend does not report compiled memory (memory_analysis)")
+    return int(stats.temp_size_in_bytes + stats.output_size_in_bytes)
+
+
+class Profile(NamedTuple):
+    """Costs of the estimators: ``seconds[name][i]`` and ``bytes[name][i]`` at ``steps[i]``."""
+    steps: np.ndarray
+    seconds: dict
+    bytes: dict
+
+
+def profile_estimators(update, x0, u, steps, v=None, w=None, repeats=5):
+    """Median wall time and compiled memory of each of :func:`estimators`, for each K.
+
+    Each computation is compiled once per K (``jax.jit(f).lower(u).compile()``),
+    then timed by :func:`median_time` and measured by :func:`peak_memory`.
+
+    Args:
+      update, x0, u, v, w: as in :func:`estimators`.
+      steps: increasing iteration counts K >= 1.
+      repeats: timed calls per measurement (after one warm-up call).
+
+    Returns:
+      A :class:`Profile`; ``seconds`` and ``bytes`` map each name of
+      :data:`ESTIMATORS` to an array of shape ``(len(steps),)``. Chapter 2.
+    """
+    steps = [_validate.num_steps(K, "steps[i]") for K in steps]
+    seconds = {name: [] for name in ESTIMATORS}
+    memory = {name: [] for name in ESTIMATORS}
+    for K in steps:
+        for name, fn in estimators(update, x0, u, K, v, w).items():
+            compiled = jax.jit(fn).lower(u).compile()
+            seconds[name].append(median_time(compiled, u, repeats=repeats))
+            memory[name].append(peak_memory(compiled))
+    return Profile(np.asarray(steps),
+                   {name: np.asarray(t) for name, t in seconds.items()},
+                   {name: np.asarray(m) for name, m in memory.items()})

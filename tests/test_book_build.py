@@ -1,0 +1,129 @@
+"""The book builds with zero warnings, and a notebook cell that raises fails the build and nbval.
+
+The real build (every chapter executed) runs once per session in the ``book_build``
+fixture of conftest.py; test_site.py checks the same build in a browser. The failure
+tests build a scratch book of one tiny notebook in a temporary folder.
+"""
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+import yaml
+
+from conftest import BUILD_COMMAND, ROOT, toc_documents
+
+BIN = pathlib.Path(sys.executable).parent
+
+
+@pytest.mark.slow
+def test_book_builds_without_warnings(book_build):
+    if book_build.returncode is None:
+        pytest.skip("--book-html: the site was built outside this session")
+    tail = "\n".join(book_build.output.splitlines()[-40:])
+    assert book_build.returncode == 0, f"{' '.join(BUILD_COMMAND)} failed:\n{tail}"
+    assert book_build.warnings == [], "\n".join(book_build.warnings)
+    print(f"book build: {book_build.seconds:.0f} s")
+
+
+@pytest.mark.slow
+def test_every_toc_document_is_built(book_build):
+    missing = [doc for doc in toc_documents(book_build.source)
+               if not (book_build.html / f"{doc}.html").is_file()]
+    assert not missing, f"no HTML page for {missing}"
+
+
+# --- A cell that raises must fail the build (-W) and nbval -----------------------------
+
+def _notebook(*sources, outputs=None):
+    """A notebook of code cells, stored as if executed with ``outputs`` (one list per cell)."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nb.cells = [nbformat.v4.new_markdown_cell("# Scratch")]
+    for i, source in enumerate(sources):
+        cell = nbformat.v4.new_code_cell(source, execution_count=i + 1)
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)
+                        for text in (outputs or [[]] * len(sources))[i]]
+        nb.cells.append(cell)
+    return nb
+
+
+def _scratch_book(folder, nb):
+    """The repository's _config.yml with a one-notebook table of contents."""
+    (folder / "book").mkdir()
+    shutil.copy(ROOT / "_config.yml", folder / "_config.yml")
+    shutil.copy(ROOT / "book" / "references.bib", folder / "book" / "references.bib")
+    (folder / "_toc.yml").write_text("format: jb-book\nroot: book/scratch\n")
+    nbformat.write(nb, folder / "book" / "scratch.ipynb")
+
+
+@pytest.mark.slow
+def test_scratch_book_builds(tmp_path):
+    """Control for the next test: the scratch book itself builds cleanly."""
+    _scratch_book(tmp_path, _notebook("print(1 + 1)", outputs=[["2\n"]]))
+    proc = subprocess.run([str(BIN / "jupyter-book"), *BUILD_COMMAND[1:]], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_raising_cell_fails_the_build(tmp_path):
+    _scratch_book(tmp_path, _notebook("raise RuntimeError('deliberately broken cell')"))
+    proc = subprocess.run([str(BIN / "jupyter-book"), *BUILD_COMMAND[1:]], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "[mystnb.exec]" in proc.stdout + proc.stderr     # the execution failure is the cause
+    report = tmp_path / "_build" / "html" / "reports" / "book" / "scratch.err.log"
+    assert "deliberately broken cell" in report.read_text()
+
+
+def _nbval(path):
+    """The nbval part of the README's test command, on one notebook, in a fresh pytest."""
+    sanitize = ROOT / "tests" / "nbval_sanitize.cfg"
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env",
+         "--nbval-sanitize-with", str(sanitize), "-p", "no:cacheprovider",
+         "--rootdir", str(path.parent), str(path)],
+        cwd=path.parent, capture_output=True, text=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case, sources, outputs, passes", [
+    ("matching", ["print(6 * 7)"], [["42\n"]], True),
+    ("stale output", ["print(6 * 7)"], [["41\n"]], False),
+    ("raising cell", ["print(6 * 7)", "1 / 0"], [["42\n"], []], False),
+])
+def test_nbval_fails_on_stale_output_or_raising_cell(tmp_path, case, sources, outputs, passes):
+    path = tmp_path / "scratch.ipynb"
+    nbformat.write(_notebook(*sources, outputs=outputs), path)
+    proc = _nbval(path)
+    summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr
+    assert (proc.returncode == 0) == passes, f"{case}: {summary}"
+    if not passes:
+        assert re.search(r"\d+ failed", summary), summary
+
+
+# --- Read online: the workflow publishing _build/html, and the README's link to it -------
+
+def test_readme_links_the_pages_site_of_the_repository():
+    """The README points at the GitHub Pages site of the repository named in _config.yml."""
+    url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+    owner, repo = re.fullmatch(r"https://github\.com/([^/]+)/([^/]+?)/?", url).groups()
+    readme = (ROOT / "README.md").read_text()
+    assert f"https://{owner}.github.io/{repo}/" in readme
+    assert f"{url}/actions/workflows/book.yml/badge.svg" in readme
+
+
+def test_workflow_builds_with_warnings_as_errors_and_deploys():
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "book.yml").read_text())
+    steps = [s.get("run") or s.get("uses", "") for job in workflow["jobs"].values()
+             for s in job["steps"]]
+    assert "make book" in steps
+    assert "-W" in re.search(r"^book:.*\n((?:\t.*\n)+)", (ROOT / "Makefile").read_text(),
+                             flags=re.M)[1]
+    assert any(s.startswith("actions/upload-pages-artifact") for s in steps)
+    assert any(s.startswith("actions/deploy-pages") for s in steps)
