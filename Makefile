@@ -21,7 +21,7 @@ book: setup
 
 test: setup
 	$(BIN)/python -m pytest tests book --nbval --nbval-current-env \
-	    --nbval-sanitize-with tests/nbval_sanitize.cfg
+	    --nbval-sanitize-with tests/nbval_sanitize.cfg --durations=15
 
 # Library tests only (quick feedback while developing).
 test-fast: setup

@@ -15,6 +15,7 @@ def key():
 # --- The book build, run once per session and shared by test_book_build.py and test_site.py ---
 
 import pathlib  # noqa: E402
+import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -53,14 +54,16 @@ class BookBuild:
 def book_build(request):
     """`jupyter-book build . -W --keep-going --all` into _build/html, once per session.
 
-    Executes every chapter (execute_notebooks: force). ``--all`` rebuilds every page so
-    that the warnings of unchanged pages are reported too.
+    Executes every chapter (execute_notebooks: force). The old _build/html is removed
+    and ``--all`` rebuilds every page, so that no stale page is checked and the
+    warnings of unchanged pages are reported too.
     """
     given = request.config.getoption("--book-html")
     if given:
         html = pathlib.Path(given).resolve()
         return BookBuild(html=html, source=html.parents[1])
     jupyter_book = pathlib.Path(sys.executable).with_name("jupyter-book")
+    shutil.rmtree(ROOT / "_build" / "html", ignore_errors=True)   # no stale pages
     start = time.perf_counter()
     proc = subprocess.run([str(jupyter_book), *BUILD_COMMAND[1:]], cwd=ROOT, text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

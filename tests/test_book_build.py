@@ -53,9 +53,10 @@ def _notebook(*sources, outputs=None):
 
 
 def _scratch_book(folder, nb):
-    """The repository's _config.yml with a one-notebook table of contents."""
+    """The repository's _config.yml (and its local extensions) with a one-notebook table of contents."""
     (folder / "book").mkdir()
     shutil.copy(ROOT / "_config.yml", folder / "_config.yml")
+    shutil.copytree(ROOT / "_ext", folder / "_ext")
     shutil.copy(ROOT / "book" / "references.bib", folder / "book" / "references.bib")
     (folder / "_toc.yml").write_text("format: jb-book\nroot: book/scratch\n")
     nbformat.write(nb, folder / "book" / "scratch.ipynb")

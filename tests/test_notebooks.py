@@ -23,9 +23,8 @@ CHAPTERS = [p for p in NOTEBOOKS if re.match(r"\d\d_", p.name)]
 MAX_CELL_LINES, MAX_MEDIAN_LINES = 25, 6
 MIN_EXERCISES = 4
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-#: Chapters without an interactive explorer, and why.
-NO_EXPLORER = {
-}
+#: Chapters without an interactive explorer (stem -> why). Empty: every chapter has one.
+NO_EXPLORER = {}
 
 
 def _ids(paths):

@@ -94,17 +94,18 @@ def _fetch_assets():
     npm = shutil.which("npm")
     _require(npm, "npm is missing: install Node.js and npm (apt-get install npm)")
     with tempfile.TemporaryDirectory() as tmp:
-        proc = subprocess.run([npm, "pack", "--silent", "--pack-destination", tmp,
+        proc = subprocess.run([npm, "pack", "--json", "--pack-destination", tmp,
                                *(f"{name}@{spec}" for name, spec in missing.items())],
                               capture_output=True, text=True, cwd=tmp)
         assert proc.returncode == 0, f"npm pack failed:\n{proc.stderr}"
-        for name, tarball in zip(missing, proc.stdout.split()):
-            target = MODULES / name
+        for packed in json.loads(proc.stdout):
+            unpacked = pathlib.Path(tmp) / packed["name"]
+            with tarfile.open(pathlib.Path(tmp) / packed["filename"]) as tar:
+                tar.extractall(unpacked, filter="data")
+            target = MODULES / packed["name"]
             shutil.rmtree(target, ignore_errors=True)
-            with tarfile.open(pathlib.Path(tmp) / tarball) as tar:
-                tar.extractall(target.parent / f".{target.name}.tmp", filter="data")
-            (target.parent / f".{target.name}.tmp" / "package").rename(target)
-            (target.parent / f".{target.name}.tmp").rmdir()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(unpacked / "package", target)
 
 
 def local_asset(url):
@@ -173,6 +174,8 @@ class Visit:
     unrouted: list = field(default_factory=list)     # external requests without a local copy
     math_nodes: int = 0          # elements Sphinx marked as math
     mjx: int = 0                 # elements MathJax produced
+    untypeset: list = field(default_factory=list)    # math elements MathJax left alone
+    tex_errors: list = field(default_factory=list)   # TeX that MathJax could not render
     raw_math: list = field(default_factory=list)     # leftover TeX delimiters in the text
     broken_images: list = field(default_factory=list)
     links: list = field(default_factory=list)        # absolute hrefs
@@ -197,6 +200,15 @@ _PAGE_FACTS = """() => {
   return {
     math_nodes: document.querySelectorAll('.math').length,
     mjx: document.querySelectorAll('mjx-container').length,
+    untypeset: [...document.querySelectorAll('.math')].filter(e => !e.querySelector('mjx-container'))
+                                                      .map(e => e.textContent.slice(0, 60)),
+    // TeX MathJax could not parse (merror) or did not know (noundefined: a red mtext)
+    tex_errors: (window.MathJax && MathJax.startup && MathJax.startup.document
+                 && MathJax.startup.document.getMathItemsWithin)
+        ? MathJax.startup.document.getMathItemsWithin(document.body)
+              .filter(m => /<merror|mathcolor="red"/.test(MathJax.startup.toMML(m.root)))
+              .map(m => m.math.slice(0, 80))
+        : [],
     raw_math: ['$$', '\\\\(', '\\\\[', '\\\\begin{'].filter(d => prose.includes(d)),
     broken_images: [...document.images].filter(i => !(i.complete && i.naturalWidth > 0))
                                          .map(i => i.src.slice(0, 120)),
@@ -211,7 +223,7 @@ _PAGE_FACTS = """() => {
 
 def _strip_integrity(body):
     """Drop Subresource Integrity hashes: the local npm copies differ from the CDN files."""
-    return re.sub(r'\s(integrity|crossorigin)="[^"]*"', "", body)
+    return re.sub(r'\sintegrity="[^"]*"', "", body)
 
 
 def _route(route, base, html_dir, unrouted):
@@ -388,8 +400,10 @@ def test_no_failed_requests(visits):
 
 def test_mathjax_typesets(visits):
     def check(v):
-        if v.math_nodes and not v.mjx:
-            return f"{v.math_nodes} math elements but no mjx-container"
+        if v.untypeset:
+            return f"{len(v.untypeset)} of {v.math_nodes} math elements not typeset: {v.untypeset[:5]}"
+        if v.tex_errors:
+            return f"TeX errors: {v.tex_errors}"
         if v.raw_math:
             return f"raw TeX delimiters left in the text: {v.raw_math}"
     assert _failures(visits, check) == []

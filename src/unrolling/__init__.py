@@ -10,6 +10,8 @@ from . import (bounds, budget, checks, errors, methods, plotting, problems, prof
 from .derivatives import (forward_mode, implicit_jacobian, iterate, one_step_jacobian,
                           reverse_mode)
 from .methods import chebyshev, gradient_descent, heavy_ball, newton
+from . import bilevel  # noqa: E402  (chapter 5: Algorithm 1, hypergradient estimators)
+from . import curse, polynomials  # noqa: E402  (chapter 3: error curves, residual polynomials)
 
 __version__ = "0.1.0"
 
@@ -17,5 +19,5 @@ __all__ = [
     "iterate", "forward_mode", "reverse_mode", "implicit_jacobian", "one_step_jacobian",
     "gradient_descent", "heavy_ball", "newton", "chebyshev",
     "bounds", "budget", "checks", "errors", "methods", "plotting", "problems", "profiling",
-    "widgets",
+    "widgets", "bilevel", "curse", "polynomials",
 ]

@@ -50,7 +50,7 @@ from .methods import gradient_descent
 
 __all__ = ["Unrolled", "Truncated", "OneStep", "Implicit", "History", "BilevelTask",
            "hypergradient", "hypergradient_descent", "hypergradient_path", "evaluate_along",
-           "ridge_task", "linear_task", "standardized_split", "synthetic_regression",
+           "ridge_task", "linear_task", "standardized_split", "synthetic_regression", "outer_minimizer",
            "one_step_criticality", "one_step_smoothness", "criticality_bound"]
 
 
@@ -176,9 +176,6 @@ def _estimate(update, outer_loss, x_init, u, eps, estimator, max_inner):
     return jax.tree.map(jnp.add, grad_u, indirect), x, K, converged, loss
 
 
-_estimate_jit = jax.jit(_estimate, static_argnames=("estimator", "max_inner"))
-
-
 @partial(jax.jit, static_argnames=("estimator", "max_inner"))
 def _outer_step(update, outer_loss, x_init, u, eps, tau, estimator, max_inner):
     d, x, K, converged, loss = _estimate(update, outer_loss, x_init, u, eps, estimator, max_inner)
@@ -196,6 +193,11 @@ def _as_partial(fn, name):
     if not callable(fn):
         raise TypeError(f"{name} must be callable, got {fn!r}")
     return fn if isinstance(fn, Partial) else Partial(fn)
+
+
+def _scalar(value):
+    """A strongly typed float scalar (one compilation for every eps and tau)."""
+    return jnp.asarray(float(value), dtype=jnp.result_type(float))
 
 
 def _arrays(tree):
@@ -228,9 +230,9 @@ def hypergradient(update, outer_loss, x0, u, *, estimator, eps, max_inner):
     """
     x0, u = _arrays(x0), _arrays(u)
     max_inner = _check_inner(update, x0, u, eps, max_inner)
-    d, x, K, _, _ = _estimate_jit(
+    _, d, x, K, _, _ = _outer_step(   # the outer step with tau = 0 (shares its compilation)
         _as_partial(update, "update"), _as_partial(outer_loss, "outer_loss"), x0, u,
-        eps, _check_estimator(estimator), max_inner)
+        _scalar(eps), _scalar(0.0), estimator=_check_estimator(estimator), max_inner=max_inner)
     return d, x, int(K)
 
 
@@ -287,15 +289,14 @@ def hypergradient_descent(update, outer_loss, x0, u0, *, step_size, num_outer, e
     taus = _step_sizes(step_size, R)
     estimator = _check_estimator(estimator)
     update, outer_loss = _as_partial(update, "update"), _as_partial(outer_loss, "outer_loss")
-    eps = jnp.asarray(eps, dtype=jnp.result_type(float))
-    step = partial(_outer_step, update, outer_loss, eps=eps, estimator=estimator,
+    step = partial(_outer_step, update, outer_loss, eps=_scalar(eps), estimator=estimator,
                    max_inner=max_inner)
     if R:  # compile (and discard) before timing
-        jax.block_until_ready(step(x0, u0, tau=jnp.asarray(taus[0])))
+        jax.block_until_ready(step(x0, u0, tau=_scalar(taus[0])))
     rows, u, x = [], u0, x0
     for tau in taus:
         start = time.perf_counter()
-        out = jax.block_until_ready(step(x if warm_start else x0, u, tau=jnp.asarray(tau)))
+        out = jax.block_until_ready(step(x if warm_start else x0, u, tau=_scalar(tau)))
         rows.append(out[1:] + (time.perf_counter() - start, u))
         u, x = out[0], out[2]
     return _history(rows, u, reference)
@@ -539,6 +540,13 @@ def synthetic_regression(key, num_train=20, num_val=30, num_features=10, noise=3
     """
     _validate.positive(noise, "noise")
     _validate.positive(condition, "condition")
+    sizes = [_validate.num_steps(v, name) for v, name in ((num_train, "num_train"),
+             (num_val, "num_val"), (num_features, "num_features"))]
+    return _synthetic(key, *sizes, noise, condition)
+
+
+@partial(jax.jit, static_argnums=(1, 2, 3))
+def _synthetic(key, num_train, num_val, num_features, noise, condition):
     k_a, k_av, k_x, k_z, k_zv = jax.random.split(key, 5)
     scale = jnp.sqrt(jnp.logspace(0.0, jnp.log10(condition), num_features))
     A = jax.random.normal(k_a, (num_train, num_features)) * scale[None]
@@ -546,3 +554,20 @@ def synthetic_regression(key, num_train=20, num_val=30, num_features=10, noise=3
     x_true = jax.random.normal(k_x, (num_features,))
     return (A, A @ x_true + noise * jax.random.normal(k_z, (num_train,)),
             A_val, A_val @ x_true + noise * jax.random.normal(k_zv, (num_val,)))
+
+
+def outer_minimizer(hypergradient, lo, hi, tol=1e-10):
+    r"""The zero of a scalar hypergradient in [lo, hi] by bisection: :math:`u^*` with
+    :math:`\nabla h(u^*) = 0`, assuming :math:`\nabla h(lo) < 0 < \nabla h(hi)` (chapter 5).
+
+    Used as the exact outer solution for the one-dimensional tasks of chapter 5.
+    """
+    lo, hi = float(lo), float(hi)
+    g_lo, g_hi = (float(v) for v in evaluate_along(hypergradient, jnp.array([lo, hi])))
+    if not g_lo < 0 < g_hi:
+        raise ValueError(f"need hypergradient(lo) < 0 < hypergradient(hi), got {g_lo:.4g}, {g_hi:.4g}")
+    _validate.positive(tol, "tol")
+    while hi - lo > tol:
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if float(evaluate_along(hypergradient, jnp.array([mid]))[0]) < 0 else (lo, mid)
+    return 0.5 * (lo + hi)

@@ -1,5 +1,8 @@
 r"""Error bounds for iterates and their derivatives (chapters 1, 3, 4).
 
+The closed-form bounds are jitted (one compiled program per argument shape), so
+that plots and widgets evaluate them quickly; call them with arrays or Python numbers.
+
 Notation (book notation table): ρ contraction factor, k iteration, e0 =
 :math:`e^{(0)} = \|x^{(0)} - x^*\|`, edot0 = :math:`\dot e^{(0)} = \|Dx^{(0)} - Dx^*\|`,
 Γ of Lemma 6, ω the cost of a derivative step, L and mu (= ℓ) the extreme
@@ -10,6 +13,9 @@ eq. (19) has :math:`\dot e^{(0)}` in the second term where Lemma 4 gives
 :math:`e^{(0)}` — we use :math:`e^{(0)}`. Every bound is checked in
 ``tests/test_bounds.py`` to dominate measured errors on random instances.
 """
+import functools
+
+import jax
 import jax.numpy as jnp
 from jax import lax
 
@@ -24,11 +30,15 @@ __all__ = [
 
 
 def _k_rho_km1(k, rho):
-    """k ρ^{k-1}, equal to 0 at k = 0 (also when ρ = 0)."""
+    """k ρ^{k-1}, equal to 0 at k = 0 (also when ρ = 0), for real k >= 0.
+
+    Only k = 0 is special-cased: clipping the exponent at 0 instead would turn
+    k ρ^{k-1} into k for 0 < k < 1, which breaks the relaxed eq. (22) near T = K."""
     k = jnp.asarray(k, dtype=jnp.result_type(float))
-    return k * rho ** jnp.maximum(k - 1, 0)
+    return k * rho ** jnp.where(k == 0, 0.0, k - 1)
 
 
+@jax.jit
 def gd_contraction(step_size, L, mu):
     r"""Contraction factor of gradient descent on a quadratic with spectrum in [mu, L]:
     :math:`\rho(\alpha) = \max(|1 - \alpha\mu|, |1 - \alpha L|)`, minimal
@@ -36,6 +46,7 @@ def gd_contraction(step_size, L, mu):
     return jnp.maximum(jnp.abs(1 - step_size * mu), jnp.abs(1 - step_size * L))
 
 
+@jax.jit
 def iterate_bound(k, rho, e0):
     r"""Linear convergence of the iterates, :math:`e^{(k)} \le \rho^k e^{(0)}` (Mehmood eq. 8)."""
     return rho ** jnp.asarray(k) * e0
@@ -52,17 +63,24 @@ def gamma(M_x, M_u, kappa, rho):
     return M_x * kappa / (1 - rho) + M_u
 
 
+@jax.jit
 def lemma4_bound(rho, gamma_, edot0, e):
     r"""Lemma 4, eq. (15), from a measured iterate-error sequence ``e`` = (e^(0), e^(1), ...):
     :math:`\dot e^{(k)} \le \rho^k \dot e^{(0)} + \Gamma \sum_{i<k} \rho^{k-i-1} e^{(i)}`.
     Returns the bound for k = 0, ..., len(e) - 1."""
-    def step(acc, e_i):  # acc_k = sum_{i<k} rho^{k-1-i} e_i
-        return rho * acc + e_i, acc
-    _, sums = lax.scan(step, jnp.zeros((), jnp.result_type(float)), jnp.asarray(e))
     k = jnp.arange(len(e))
-    return rho**k * edot0 + gamma_ * sums
+    e = jnp.asarray(e, dtype=jnp.result_type(float))
+    return rho**k * edot0 + gamma_ * _discounted_sums(jnp.asarray(rho, e.dtype), e)
 
 
+def _discounted_sums(rho, e):
+    """s_k = sum_{i<k} rho^{k-1-i} e_i for k = 0, ..., len(e) - 1."""
+    def step(acc, e_i):
+        return rho * acc + e_i, acc
+    return lax.scan(step, jnp.zeros((), e.dtype), e)[1]
+
+
+@jax.jit
 def theorem7(k, rho, gamma_, e0, edot0):
     r"""Mehmood et al. Thm 7: :math:`\dot e^{(k)} \le \rho^k \dot e^{(0)} + k\rho^{k-1}\Gamma e^{(0)}`.
 
@@ -71,6 +89,7 @@ def theorem7(k, rho, gamma_, e0, edot0):
     return rho ** jnp.asarray(k) * edot0 + _k_rho_km1(k, rho) * gamma_ * e0
 
 
+@jax.jit
 def theorem8(k, T, rho, gamma_, e0, edot0):
     r"""Mehmood et al. Thm 8 (late start at T'): k derivative steps after T' idle ones,
 
@@ -80,6 +99,7 @@ def theorem8(k, T, rho, gamma_, e0, edot0):
     return rho ** jnp.asarray(k) * edot0 + _k_rho_km1(k, rho) * rho**T * gamma_ * e0
 
 
+@jax.jit
 def truncation_objective(T, K, omega, rho, gamma_, e0, edot0):
     r"""Objective of Mehmood et al. eq. (22): Thm 8 after budget reallocation,
 
@@ -106,6 +126,12 @@ def optimal_truncation_relaxed(K, omega, rho, gamma_, e0, edot0, num_bisections=
     increasing; the root of h' (clipped to [0, K]) is found by bisection. Needs ρ in (0, 1).
     """
     _validate.in_range(rho, "rho", 0.0, 1.0, low_open=True, high_open=True)
+    return _relaxed_minimizer(K, omega, rho, gamma_, e0, edot0, num_bisections)
+
+
+@functools.partial(jax.jit, static_argnums=6)  # one compilation, whatever the numbers
+def _relaxed_minimizer(K, omega, rho, gamma_, e0, edot0, num_bisections):
+    """Bisection for the root of h' in [0, K] (see optimal_truncation_relaxed)."""
     delta = -jnp.log(rho)
     a, b = rho**K * edot0, rho ** (K - 1) * gamma_ * e0
 
@@ -134,6 +160,7 @@ def _gd_factors(t, h, lam):
     return jnp.abs(a), jnp.abs(h * t * q)
 
 
+@jax.jit
 def scieur_gd(t, step_size, L, mu, jac0_err, G):
     r"""Scieur et al. Thm 2 for gradient descent with step h on a quadratic, spectrum in [mu, L]:
 
@@ -152,6 +179,7 @@ def scieur_gd(t, step_size, L, mu, jac0_err, G):
     return a.max(-1) * jac0_err + b.max(-1) * G
 
 
+@jax.jit
 def scieur_gd_short_step(t, L, mu, jac0_err, G):
     r"""Scieur et al. Cor. 1, h = 1/L:
     :math:`(1-\kappa)^{t-1}\{(1 + \kappa(t-1))\|\partial x_0 - \partial x_*\| + tG/L\}`."""
@@ -159,6 +187,7 @@ def scieur_gd_short_step(t, L, mu, jac0_err, G):
     return (1 - kappa) ** (t - 1) * ((1 + kappa * (t - 1)) * jac0_err + t * G / L)
 
 
+@jax.jit
 def scieur_gd_long_step(t, L, mu, jac0_err, G):
     r"""Scieur et al. Cor. 1, h = 2/(L + mu):
     :math:`(\tfrac{1-\kappa}{1+\kappa})^{t-1}\{|2t-1|\,\|\partial x_0 - \partial x_*\| + \tfrac{2t}{L+\mu}G\}`."""
@@ -167,6 +196,7 @@ def scieur_gd_long_step(t, L, mu, jac0_err, G):
         jnp.abs(2 * t - 1) * jac0_err + 2 * t * G / (L + mu))
 
 
+@jax.jit
 def scieur_chebyshev(t, L, mu, jac0_err, G):
     r"""Scieur et al. Thm 3 for the Chebyshev method, :math:`\xi = (1-\sqrt\kappa)/(1+\sqrt\kappa)`:
 
@@ -180,6 +210,7 @@ def scieur_chebyshev(t, L, mu, jac0_err, G):
                                    + 2 * t**2 / (L - mu) * G)
 
 
+@jax.jit
 def scieur_lower(t, L, mu, jac0_err):
     r"""Scieur et al. Prop. 1: for every first-order method some quadratic (G = 0) has
     :math:`\|\partial x_t - \partial x_*\|_F \ge \tfrac{2}{\xi^t + \xi^{-t}}\|\partial x_0 - \partial x_*\|_F`."""

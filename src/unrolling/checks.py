@@ -144,8 +144,12 @@ def piggyback_step(update, x, u, X_dot, answer):
 
     def A(x_, u_):
         return ravel_pytree(update(unravel_x(x_), unravel_u(u_)))[0]
-    B, C = jax.jacfwd(A, 0)(x_flat, u_flat), jax.jacfwd(A, 1)(x_flat, u_flat)
-    reference = np.asarray(B @ jnp.reshape(jnp.asarray(X_dot), (x_flat.size, u_flat.size)) + C)
+
+    @jax.jit
+    def step(x_, u_, X_dot_):  # B X_dot + C, compiled as one program
+        return jax.jacfwd(A, 0)(x_, u_) @ X_dot_ + jax.jacfwd(A, 1)(x_, u_)
+    X_dot = jnp.reshape(jnp.asarray(X_dot), (x_flat.size, u_flat.size))
+    reference = np.asarray(step(x_flat, u_flat, X_dot))
     return report("piggyback_step", _close_squeezed(answer, reference),
                   _shape_hint(answer, reference, "differentiate x_next = A(x, u) by the "
                               "chain rule: a term through x (times X_dot) plus a term through u"))
@@ -158,7 +162,8 @@ def reverse_sweep(update, x0, u, num_steps, w, answer):
 
     Reference: the last entry of :func:`unrolling.reverse_mode`.
     """
-    reference = np.asarray(reverse_mode(update, x0, u, num_steps, w=w)[-1])
+    reference = np.asarray(jax.jit(lambda u_, w_: reverse_mode(
+        update, x0, u_, num_steps, w=w_)[-1])(u, w))
     return report("reverse_sweep", _close_squeezed(answer, reference),
                   _shape_hint(answer, reference, "start from X_bar = w (or I), U_bar = 0 and "
                               "walk k = K-1, ..., 0: U_bar += X_bar C_k, then X_bar = X_bar B_k"))
@@ -173,9 +178,203 @@ def one_step_estimate(update, x0, u, num_steps, answer):
     """
     if num_steps < 1:
         raise ValueError(f"num_steps must be >= 1, got {num_steps}")
-    x_like = x0(u) if callable(x0) else x0
-    x_prev = ravel_pytree(x_like)[1](iterate(update, x0, u, num_steps - 1)[-1])
-    reference = np.asarray(one_step_jacobian(update, x_prev, u))
+
+    @jax.jit
+    def estimate(u_):
+        x_like = x0(u_) if callable(x0) else x0
+        x_prev = ravel_pytree(x_like)[1](iterate(update, x0, u_, num_steps - 1)[-1])
+        return one_step_jacobian(update, x_prev, u_)
+    reference = np.asarray(estimate(u))
     return report("one_step_estimate", _close_squeezed(answer, reference),
                   _shape_hint(answer, reference, "differentiate only the last step "
                               "x^(K) = A(x^(K-1), u) in u, holding x^(K-1) fixed"))
+
+
+# --- Chapter 5: warm-starting and bilevel optimization ----------------------------
+
+def ridge_hypergradient(A, b, A_val, b_val, u, answer):
+    r"""Chapter 5: the exact hypergradient :math:`\nabla h(u)` of the validation loss
+    :math:`\tfrac12\|A_{val}x^*(u) - b_{val}\|^2` for ridge with weight :math:`e^u`.
+
+    Reference: ``hypergradient`` of :func:`unrolling.bilevel.ridge_task` (the closed
+    forms of :func:`unrolling.problems.ridge` and the chain rule).
+    """
+    from .bilevel import ridge_task
+    reference = np.asarray(ridge_task(A, b, A_val, b_val).hypergradient(jnp.asarray(u)))
+    return report("ridge_hypergradient", _close_squeezed(answer, reference),
+                  _shape_hint(answer, reference, "chain rule: Dx*(u)^T A_val^T (A_val x* - b_val) "
+                              "with Dx*(u) = -e^u (A^T A + e^u I)^{-1} x*(u)"))
+
+
+def adjoint_hypergradient(update, outer_loss, x, u, answer):
+    r"""Chapter 5: the implicit hypergradient at ``x``:
+    :math:`\nabla_u\ell + C^\top y` with :math:`(I - B)^\top y = \nabla_x \ell(x, u)`.
+
+    Reference: :func:`unrolling.implicit_jacobian` with the cotangent
+    :math:`w = \nabla_x\ell(x, u)`, plus :math:`\nabla_u \ell(x, u)`.
+    """
+    grad_x, grad_u = jax.grad(outer_loss, argnums=(0, 1))(x, u)
+    reference = np.asarray(ravel_pytree(grad_u)[0] + implicit_jacobian(update, x, u, w=grad_x))
+    return report("adjoint_hypergradient", _close_squeezed(answer, reference),
+                  _shape_hint(answer, reference, "solve the adjoint system (I - B)^T y = "
+                              "grad_x ell with B = d_x A at x, then form C^T y (+ grad_u ell)"))
+
+
+def one_step_hypergradient(update, outer_loss, x0, u, num_steps, answer):
+    r"""Chapter 5: Bolte et al.'s one-step hypergradient (eq. 10) after K = ``num_steps``
+    steps from ``x0``: :math:`C_{K-1}^\top \nabla_x\ell(x^{(K)}, u) + \nabla_u\ell(x^{(K)}, u)`.
+
+    Reference: :func:`unrolling.one_step_jacobian` at :math:`x^{(K-1)}` (from
+    :func:`unrolling.iterate`) with the cotangent :math:`\nabla_x\ell(x^{(K)}, u)`.
+    """
+    if num_steps < 1:
+        raise ValueError(f"num_steps must be >= 1, got {num_steps}")
+    unravel = ravel_pytree(x0)[1]
+    xs = iterate(update, x0, u, num_steps)
+    x_prev, x_K = unravel(xs[-2]), unravel(xs[-1])
+    grad_x, grad_u = jax.grad(outer_loss, argnums=(0, 1))(x_K, u)
+    reference = np.asarray(ravel_pytree(grad_u)[0] + one_step_jacobian(update, x_prev, u, w=grad_x))
+    return report("one_step_hypergradient", _close_squeezed(answer, reference),
+                  _shape_hint(answer, reference, "stop the gradient through all inner steps "
+                              "but the last one, then differentiate ell(x^(K), u) in u"))
+
+
+def one_step_criticality(constants, M, k, answer):
+    r"""Chapter 5: the pair (ε, α_max) of Bolte et al. Cor. 5 for ``constants`` (a dict
+    rho, L_F, L_J, l_g, l_grad), start residual bound M and k inner steps.
+
+    Reference: :func:`unrolling.bilevel.one_step_criticality` and
+    1 / :func:`unrolling.bilevel.one_step_smoothness`.
+    """
+    from .bilevel import one_step_criticality as eps_fn, one_step_smoothness
+    reference = np.array([eps_fn(**constants, M=M, k=k), 1.0 / one_step_smoothness(**constants)])
+    return report("one_step_criticality", _close(np.ravel(np.asarray(answer, dtype=float)),
+                                                 reference, rtol=1e-6),
+                  "ε = ρ/(1-ρ) (L_F l_g + (L_J l_g + L_F l_grad) M ρ^(k-2)); α_max is one over "
+                  "the Lipschitz constant of the hypergradient (proof of Cor. 5)")
+
+
+def transient_peak(rho, answer):
+    r"""Chapter 5: the integer k >= 1 maximizing the transient factor :math:`k\rho^{k-1}`.
+
+    Reference: the argmax of :math:`k\rho^{k-1}` evaluated on every k up to well past
+    :math:`1/(1-\rho)`; ties (when :math:`1/(1-\rho)` is an integer k, k - 1 and k tie)
+    accept both.
+    """
+    rho = float(rho)
+    if not 0.0 < rho < 1.0:
+        raise ValueError(f"rho must lie in (0, 1), got {rho}")
+    k = np.arange(1, int(10 / (1 - rho)) + 2)
+    factor = k * rho ** (k - 1.0)
+    best = k[np.isclose(factor, factor.max(), rtol=1e-12, atol=0.0)]
+    ok = np.ndim(answer) == 0 and float(answer) in best.astype(float)
+    return report("transient_peak", ok, "compare (k+1) ρ^k with k ρ^(k-1): the factor grows "
+                  "while (k+1)/k > 1/ρ")
+
+
+def optimal_log_weight(A, b, A_val, b_val, answer, tol=1e-3):
+    r"""Chapter 5: the log ridge weight :math:`u^* = \arg\min_u h(u)` on validation data,
+    to ``tol``.
+
+    Reference: :func:`unrolling.bilevel.outer_minimizer` (bisection on the closed-form
+    hypergradient of :func:`unrolling.bilevel.ridge_task`), bracketed by the best
+    point of a grid on [-10, 10].
+    """
+    from .bilevel import evaluate_along, outer_minimizer, ridge_task
+    task = ridge_task(A, b, A_val, b_val)
+    us = np.linspace(-10.0, 10.0, 201)
+    i = int(np.argmin(evaluate_along(task.value, us)))
+    reference = outer_minimizer(task.hypergradient, us[max(i - 1, 0)], us[min(i + 1, 200)])
+    return report("optimal_log_weight", abs(float(answer) - reference) <= tol,
+                  "minimize the closed-form validation loss h(u), e.g. on a fine grid or "
+                  "by finding the zero of its hypergradient")
+
+
+__all__ += ["ridge_hypergradient", "adjoint_hypergradient", "one_step_hypergradient",
+            "one_step_criticality", "transient_peak", "optimal_log_weight"]
+
+
+# --- Chapter 3: the curse of unrolling --------------------------------------------
+
+def _near(answer, reference, rel, absolute):
+    """A scalar answer within max(rel * |reference|, absolute) of the reference."""
+    if np.ndim(answer) != 0:
+        return False
+    return abs(float(answer) - float(reference)) <= max(rel * abs(float(reference)), absolute)
+
+
+def curse_peak(rho, answer):
+    r"""Chapter 3: the iteration k maximizing the curse term :math:`k\rho^k` of Theorem 7.
+
+    Reference: :func:`unrolling.curse.curse_peak` (direct search over integers). The
+    real maximizer and its integer neighbours are accepted (within 1).
+    """
+    from .curse import curse_peak as reference
+    return report("curse_peak", _near(answer, reference(rho), 0.0, 1.0),
+                  "set the derivative of log(k) + k log(rho) to zero")
+
+
+def largest_monotone_step(problem, u, x0, num_steps, answer):
+    r"""Chapter 3: the largest gradient-descent step whose forward-mode error is
+    non-increasing over ``num_steps`` iterations on ``problem`` at ``u`` from ``x0``.
+
+    Reference: :func:`unrolling.curse.largest_monotone_step` (a grid of (0, 2/L));
+    accepted within two grid spacings or 1%.
+    """
+    from .curse import largest_monotone_step as reference
+    h, resolution = reference(problem, u, x0, num_steps)
+    return report("largest_monotone_step", _near(answer, h, 0.01, 2.0 * float(resolution)),
+                  "scan step sizes between sqrt(2)/L and 2/L and test whether the error "
+                  "curve ever increases")
+
+
+def ridge_gamma(step_size, answer):
+    r"""Chapter 3: the constant Γ of Mehmood et al.'s Lemma 6 for gradient descent with
+    step ``step_size`` on ridge regression in its weight u.
+
+    Reference: the largest measured ratio :func:`unrolling.curse.lemma6_ratios` on the
+    instance ``least_squares_instance(PRNGKey(0), 50, 10)`` at u = 0.1, from x0 = 0.
+    """
+    from .curse import lemma6_ratios
+    from .methods import gradient_descent
+    from .problems import least_squares_instance, ridge
+    problem = ridge(*least_squares_instance(jax.random.PRNGKey(0), 50, 10))
+    update = gradient_descent(problem.f, step_size)
+    reference = float(jnp.max(lemma6_ratios(problem, update, jnp.zeros(10), 0.1, 20)))
+    return report("ridge_gamma", _near(answer, reference, 1e-6, 0.0),
+                  "which of M_x, M_u and the bound on D_u A vanish when the Hessian does "
+                  "not depend on x?")
+
+
+def chebyshev_peak(L, mu, answer):
+    r"""Chapter 3: the iteration t at which Scieur et al.'s Chebyshev bound (Thm 3, G = 0)
+    is largest, for the spectrum [mu, L].
+
+    Reference: the argmax over integers of :func:`unrolling.bounds.scieur_chebyshev`;
+    accepted within 1 iteration or 3%.
+    """
+    from .bounds import scieur_chebyshev
+    t = np.arange(int(20 * np.sqrt(float(L) / float(mu))) + 10)
+    reference = int(np.argmax(np.asarray(scieur_chebyshev(t, L, mu, 1.0, 0.0))))
+    return report("chebyshev_peak", _near(answer, reference, 0.03, 1.0),
+                  "maximize t**2 * xi**t: its logarithm has derivative 2/t + log(xi)")
+
+
+def top_component_peak(L, mu, answer):
+    r"""Chapter 3: for gradient descent with step 2/(L + mu), the iteration t maximizing the
+    top eigenvalue's Jacobian factor :math:`|(1 - hL)^{t-1}(1 + (t-1)hL)|`.
+
+    Reference: the argmax over integers of :func:`unrolling.polynomials.jacobian_factors`
+    at λ = L; accepted within 1 iteration or 3%.
+    """
+    from .polynomials import gd_residual, jacobian_factors
+    h, T = 2.0 / (float(L) + float(mu)), int(20 * float(L) / float(mu)) + 10
+    factor, _ = jacobian_factors(*gd_residual(h, T, jnp.asarray([float(L)])), jnp.asarray([float(L)]))
+    reference = int(np.argmax(np.abs(np.asarray(factor[:, 0]))))
+    return report("top_component_peak", _near(answer, reference, 0.03, 1.0),
+                  "with h = 2/(L + mu), |1 - hL| = (L - mu)/(L + mu); maximize "
+                  "t * rho**t as for the curse term")
+
+
+__all__ += ["curse_peak", "largest_monotone_step", "ridge_gamma", "chebyshev_peak",
+            "top_component_peak"]

@@ -23,13 +23,13 @@ from jax.flatten_util import ravel_pytree
 from . import _validate, bounds, problems
 from .derivatives import forward_mode, iterate, reverse_mode
 from .errors import derivative_errors, iterate_errors
-from .methods import gradient_descent, heavy_ball
+from .methods import chebyshev, gradient_descent, heavy_ball
 
-__all__ = ["ErrorCurves", "error_curves", "quadratic_error_curves", "quadratic_sweep",
-           "suboptimality", "eigen_errors", "scieur_constants",
+__all__ = ["ErrorCurves", "error_curves", "quadratic_error_curves",
+           "huber_curves", "loss_comparison", "quadratic_data", "suboptimality", "eigen_errors", "scieur_constants",
            "Theorem7Constants", "gd_quadratic_constants", "lemma6_ratios",
            "geometric_spectrum", "flat_derivative_weights", "largest_monotone_step",
-           "peak_index", "curse_peak", "explorer_curves"]
+           "curse_peak", "explorer_curves"]
 
 
 class ErrorCurves(NamedTuple):
@@ -84,32 +84,72 @@ def quadratic_error_curves(H0, c, x0, step_size, num_steps, u=0.0, momentum=0.0,
     weight u, jit-compiled once per shape and ``num_steps``: the data, x0, the step
     size and the momentum are traced, so a chapter's many runs share one compilation.
 
-    ``method`` is ``"gd"`` (:func:`unrolling.methods.gradient_descent`) or
-    ``"heavy_ball"`` (:func:`unrolling.methods.heavy_ball` from ``(x0, x0)``).
+    ``method`` is ``"gd"`` (:func:`unrolling.methods.gradient_descent`),
+    ``"heavy_ball"`` (:func:`unrolling.methods.heavy_ball` from ``(x0, x0)``) or
+    ``"chebyshev"`` (:func:`unrolling.methods.chebyshev` on the exact spectrum bounds
+    of :math:`H_0 + uI`; ``step_size`` and ``momentum`` are then unused).
     """
     problem = problems.quadratic(H0, c)
     if method == "gd":
         update, state = gradient_descent(problem.f, step_size), x0
     elif method == "heavy_ball":
         update, state = heavy_ball(problem.f, step_size, momentum), (x0, x0)
+    elif method == "chebyshev":
+        update, init = chebyshev(problem.f, problem.smoothness(u), problem.strong_convexity(u))
+        state = init(x0)
     else:
-        raise ValueError(f'method must be "gd" or "heavy_ball", got {method!r}')
+        raise ValueError(f'method must be "gd", "heavy_ball" or "chebyshev", got {method!r}')
     return error_curves(problem, update, state, u, num_steps, reverse)
 
 
-@functools.partial(jax.jit, static_argnames=("num_steps",))
-def quadratic_sweep(H0, c, x0, step_size, num_steps, u=0.0):
-    r"""Gradient-descent :func:`quadratic_error_curves` (no reverse sweep) for a batch of
-    settings: each of ``H0`` (b, n, n), ``c`` (b, n), ``x0`` (b, n), ``step_size`` (b,) may
-    carry a leading batch axis or be shared. Returns :class:`ErrorCurves` with a
-    leading batch axis — one factor of the curse varied at a time (chapter 3).
+@functools.partial(jax.jit, static_argnames=("num_steps", "gamma_steps"))
+def huber_curves(A, b, delta, u, x0, step_size, num_steps, gamma_steps=200):
+    r"""Gradient descent on :func:`unrolling.problems.huber_regression` ``(A, b, delta)``:
+    its :func:`error_curves` (no reverse sweep) and the measured Lemma 6 ratios
+    :func:`lemma6_ratios` over the first ``gamma_steps`` iterations, whose maximum is
+    the smallest valid Γ along this run. ``delta``, ``u``, ``x0`` and the step are
+    traced: one compilation serves every δ (chapter 3, the smoothness factor).
     """
-    axes = (0 if jnp.ndim(H0) == 3 else None, 0 if jnp.ndim(c) == 2 else None,
-            0 if jnp.ndim(x0) == 2 else None, 0 if jnp.ndim(step_size) == 1 else None)
+    problem = problems.huber_regression(A, b, delta)
+    update = gradient_descent(problem.f, step_size)
+    return (error_curves(problem, update, x0, u, num_steps, reverse=False),
+            lemma6_ratios(problem, update, x0, u, gamma_steps))
 
-    def run(H, c_, x, h):
-        return quadratic_error_curves(H, c_, x, h, num_steps, u=u, reverse=False)
-    return jax.vmap(run, in_axes=axes)(H0, c, x0, step_size)
+
+def loss_comparison(A, b, u, deltas, num_steps):
+    r"""Squared loss against smooth Huber losses, gradient descent from 0 (chapter 3).
+
+    Runs :func:`quadratic_error_curves` on ridge regression ``(A, b)`` and
+    :func:`huber_curves` for each δ in ``deltas``, all at ridge weight u with the same
+    step :math:`\alpha = 2/(L + m)`, L and m being the squared loss's curvature bounds
+    (L is also a valid bound for every Huber loss, whose curvature is at most the
+    squared loss's).
+
+    Returns:
+      ``(curves, gammas)``: dict label -> :class:`ErrorCurves`, and dict δ -> the
+      measured Γ / α (largest Lemma 6 ratio over the first 200 iterations; exactly 1
+      for the squared loss).
+    """
+    ridge = problems.ridge(A, b)
+    step = 2.0 / (ridge.smoothness(u) + ridge.strong_convexity(u))
+    x0 = jnp.zeros(A.shape[1], A.dtype)
+    curves = {"squared loss": quadratic_error_curves(A.T @ A, A.T @ b, x0, step, num_steps,
+                                                     u=u, reverse=False)}
+    gammas = {}
+    for delta in deltas:
+        curves[rf"Huber, $\delta = {delta:g}$"], ratios = huber_curves(
+            A, b, delta, u, x0, step, num_steps)
+        gammas[delta] = float(jnp.max(ratios) / step)
+    return curves, gammas
+
+
+def quadratic_data(problem, u=0.0):
+    r"""``(H0, c)`` of a ridge-type quadratic :math:`\tfrac12 x^\top(H_0 + uI)x - c^\top x`
+    (e.g. :func:`unrolling.problems.spectral_quadratic`), read off its objective at x = 0:
+    :math:`H_0 = \nabla_x^2 f(0, u) - uI`, :math:`c = -\nabla_x f(0, u)`; n from ``x_star``."""
+    x = jnp.zeros_like(jnp.ravel(problem.x_star(u)))
+    eye = jnp.eye(x.size, dtype=x.dtype)
+    return jax.hessian(problem.f)(x, u) - u * eye, -jax.grad(problem.f)(x, u)
 
 
 def scieur_constants(problem, u, x0):
@@ -206,32 +246,39 @@ def flat_derivative_weights(eigenvalues):
     return lam / lam.min()
 
 
-def _forward_gd(problem, u, x0, num_steps, step_size):
-    """Forward-mode errors of gradient descent with a (possibly traced) step size."""
+def _is_monotone(problem, u, x0, num_steps, step_size):
+    """Whether gradient descent's forward-mode error never increases (to rounding)."""
     update = gradient_descent(problem.f, step_size)
-    return derivative_errors(forward_mode(update, x0, u, num_steps), problem.jacobian(u))
+    errs = derivative_errors(forward_mode(update, x0, u, num_steps), problem.jacobian(u))
+    return jnp.all(jnp.diff(errs) <= 1e-12 * errs[0])
 
 
-def largest_monotone_step(problem, u, x0, num_steps, num_grid=2000):
-    r"""Largest gradient-descent step h (on a grid of (0, 2/L)) such that the forward-mode
-    error :math:`\dot e^{(k)}` is non-increasing in k for h and every smaller grid step.
+def largest_monotone_step(problem, u, x0, num_steps, num_grid=64, num_bisections=40):
+    r"""Largest gradient-descent step h in (0, 2/L) whose forward-mode error
+    :math:`\dot e^{(k)}` is non-increasing for k ≤ ``num_steps``.
 
-    Scieur et al. Cor. 2 guarantees this for :math:`h < \sqrt2/L` when G = 0; a given
-    problem can allow a larger step, since the bound is a worst case over spectra.
-    Returns ``(h, resolution)``, the grid spacing being the resolution.
+    Scieur et al. Cor. 2 guarantees monotonicity for :math:`h \le \sqrt2/L` when G = 0;
+    a given problem can allow a larger step, since the bound is a worst case over
+    spectra. A grid of ``num_grid`` steps finds the first non-monotone one; bisection
+    between it and its predecessor refines the threshold. Returns ``(h, tolerance)``,
+    the width of the final bracket being the tolerance. Chapter 3.
     """
     K = _validate.num_steps(num_steps)
     L = problem.smoothness(u)
-    grid = 2.0 / L * jnp.arange(1, num_grid) / num_grid
-    errs = jax.vmap(lambda h: _forward_gd(problem, u, x0, K, h))(grid)
-    monotone = jnp.all(jnp.diff(errs, axis=1) <= 1e-12 * errs[:, :1], axis=1)
-    count = jnp.sum(jnp.cumprod(monotone))
-    return grid[jnp.maximum(count - 1, 0)], 2.0 / L / num_grid
+    monotone = jax.vmap(lambda h: _is_monotone(problem, u, x0, K, h))
+    grid = 2.0 / L * jnp.arange(1, num_grid + 1) / (num_grid + 1)
+    count = jnp.sum(jnp.cumprod(monotone(grid)))
+    lo = jnp.where(count > 0, grid[jnp.maximum(count - 1, 0)], 0.0)
+    hi = jnp.where(count < num_grid, grid[jnp.minimum(count, num_grid - 1)], 2.0 / L)
 
+    def bisect(_, bracket):
+        lo, hi = bracket
+        mid = 0.5 * (lo + hi)
+        ok = _is_monotone(problem, u, x0, K, mid)
+        return jnp.where(ok, mid, lo), jnp.where(ok, hi, mid)
 
-def peak_index(values):
-    """The index of the largest value (:math:`\\dot k` for a forward-mode error curve)."""
-    return jnp.argmax(jnp.asarray(values))
+    lo, hi = jax.lax.fori_loop(0, num_bisections, bisect, (lo, hi))
+    return lo, hi - lo
 
 
 def curse_peak(rho):

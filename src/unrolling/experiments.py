@@ -138,15 +138,27 @@ def appendix_c_draw(key, M, N):
 
 
 def _rotated(A, b, v, w, alpha):
-    """Everything the recursions need, in the eigenbasis V of H = A^T A."""
-    lam, V = jnp.linalg.eigh(A.T @ A)
-    dA, db = v
-    G, h = dA.T @ A + A.T @ dA, dA.T @ b + A.T @ db            # (dH, dc) = push-forward of v
-    x_star = problems.least_squares().x_star((A, b))
-    t_star = problems.least_squares_jvp((A, b), v)              # closed-form D x* v
-    return dict(lam=lam, beta=1.0 - alpha * lam, c=V.T @ (A.T @ b), y_star=V.T @ x_star,
-                G=V.T @ G @ V, h=V.T @ h, t_star=V.T @ t_star, w=V.T @ w,
-                y_w=(V.T @ w) / lam, b_sq=b @ b, gamma_v=alpha * jnp.linalg.norm(G, 2))
+    """Everything the recursions need, in the eigenbasis V of H = A^T A (host NumPy, batched).
+
+    Reference values in rotated coordinates: :math:`\tilde y^* = \Lambda^{-1}\tilde c`
+    (:math:`x^*`), :math:`\tilde t^* = -\Lambda^{-1}(\tilde G\tilde y^* - \tilde h)` (:math:`Dx^*v`,
+    from differentiating :math:`Hx^* = c`), :math:`\tilde y_w = \Lambda^{-1}V^\top w`.
+    """
+    A, b, w, alpha = (np.asarray(a, dtype=float) for a in (A, b, w, alpha))
+    dA, db = (np.asarray(a, dtype=float) for a in v)
+    At = np.swapaxes(A, -1, -2)
+    lam, V = np.linalg.eigh(At @ A)
+    Vt = np.swapaxes(V, -1, -2)
+    G = np.swapaxes(dA, -1, -2) @ A + At @ dA                  # (dH, dc) = push-forward of v
+    h = np.einsum("dmi,dm->di", dA, b) + np.einsum("dmi,dm->di", A, db)
+    c = np.einsum("dij,dj->di", Vt, np.einsum("dmi,dm->di", A, b))
+    G_rot, h_rot = Vt @ G @ V, np.einsum("dij,dj->di", Vt, h)
+    y_star = c / lam
+    t_star = -(np.einsum("dab,db->da", G_rot, y_star) - h_rot) / lam
+    w_rot = np.einsum("dij,dj->di", Vt, w)
+    return dict(lam=lam, beta=1.0 - alpha[:, None] * lam, c=c, y_star=y_star, G=G_rot,
+                h=h_rot, t_star=t_star, w=w_rot, y_w=w_rot / lam, b_sq=np.sum(b**2, -1),
+                gamma_v=alpha * np.abs(np.linalg.eigvalsh(G)).max(-1))
 
 
 def _forward(r, alpha, T_prime, K_prime, horizon):
@@ -187,8 +199,9 @@ def _reverse_error(r, alpha, S, sigma):
     ys, yw, lam = r["y_star"], r["y_w"], r["lam"]
     Z = -alpha * (S + jnp.swapaxes(S, -1, -2)) + (jnp.outer(ys, yw) + jnp.outer(yw, ys))[None]
     z = alpha * sigma - yw[None]
-    sq = (jnp.einsum("a,jab->j", lam, Z**2) + 2 * jnp.einsum("a,jab,jb->j", r["c"], Z, z)
-          + r["b_sq"] * jnp.sum(z**2, -1) + jnp.einsum("a,ja->j", lam, z**2))
+    lam_col, c_col = lam[None, :, None], r["c"][None, :, None]      # broadcast, not einsum:
+    sq = (jnp.sum(lam_col * Z**2 + 2 * c_col * Z * z[:, None, :], (1, 2))  # XLA:CPU is faster
+          + r["b_sq"] * jnp.sum(z**2, -1) + jnp.sum(lam[None] * z**2, -1))
     return jnp.sqrt(jnp.maximum(sq, 0.0))
 
 
@@ -229,37 +242,38 @@ def _sample_indices(lo, hi, num_points):
     return jnp.rint(lo[:, None] + s[None] * (hi - lo)[:, None]).astype(int)
 
 
-def _draw_curves(A, b, v, w, alpha, rho, K, T, T_prime, K_prime, omega, *, horizon, chunk,
-                 num_points, q_grid):
-    """All sampled curves, final errors and bounds of one draw (vmapped over draws)."""
-    r = _rotated(A, b, v, w, alpha)
+def _draw_curves(r, alpha, K, T_prime, K_prime, *, horizon, chunk, num_points, q_grid):
+    """All sampled curves and final errors of one draw (vmapped over draws)."""
     ys, e, edot = _forward(r, alpha, T_prime, K_prime, horizon)
     rev = _reverse(r, alpha, ys, T_prime, K_prime, horizon, chunk)
-    rows = jnp.arange(T.shape[0])[:, None]
+    rows = jnp.arange(T_prime.shape[0])
     fwd_idx = _sample_indices(T_prime, K_prime, num_points)
     rev_idx = _sample_indices(K_prime, T_prime, num_points)
     k_chunks = jnp.arange(rev.shape[0]) * chunk
     rev_curve = jax.vmap(lambda k_row, col: jnp.exp(jnp.interp(
         k_row, k_chunks, jnp.log(jnp.maximum(col, 1e-300)))))(rev_idx, rev.T)
     it_idx = jnp.minimum(jnp.rint(q_grid * K).astype(int), horizon)
-    e0, edot0 = jnp.linalg.norm(r["y_star"]), jnp.linalg.norm(r["t_star"])
-    h = bounds.truncation_objective(T, K, omega, rho, r["gamma_v"], e0, edot0)
-    T_all = jnp.arange(horizon + 1)
-    h_all = bounds.truncation_objective(T_all, K, omega, rho, r["gamma_v"], e0, edot0)
-    T_best = jnp.argmin(jnp.where(T_all <= K, h_all, jnp.inf))
-    T_relaxed = bounds.optimal_truncation_relaxed(K, omega, rho, r["gamma_v"], e0, edot0)
-    return dict(iterate=e[it_idx], forward=edot[fwd_idx, rows], reverse=rev_curve,
-                forward_final=edot[K_prime, jnp.arange(T.shape[0])], reverse_final=rev[0],
-                iterate_final=e[K_prime], bound=h, best_T=T_best / K, relaxed_T=T_relaxed / K)
+    return dict(iterate=e[it_idx], forward=edot[fwd_idx, rows[:, None]], reverse=rev_curve,
+                forward_final=edot[K_prime, rows], reverse_final=rev[0], iterate_final=e[K_prime])
 
 
 @partial(jax.jit, static_argnames=("horizon", "chunk", "num_points"))
-def _sweep_draws(A, b, v, w, alpha, rho, K, T, T_prime, K_prime, omega, q_grid, *, horizon,
-                 chunk, num_points):
+def _sweep_draws(r, alpha, K, T_prime, K_prime, q_grid, *, horizon, chunk, num_points):
     per_draw = partial(_draw_curves, horizon=horizon, chunk=chunk, num_points=num_points,
                        q_grid=q_grid)
-    return jax.vmap(per_draw, in_axes=(0,) * 10 + (None,))(
-        A, b, v, w, alpha, rho, K, T, T_prime, K_prime, omega)
+    return jax.vmap(per_draw)(r, alpha, K, T_prime, K_prime)
+
+
+@partial(jax.jit, static_argnames="max_K")
+def _bound_optima(K, omega, rho, gamma_v, e0, edot0, *, max_K):
+    """Per draw: argmin of eq. (22) over integers T <= K (as T/K), and the relaxed optimum."""
+    T_all = jnp.arange(max_K + 1)
+    h = jax.vmap(lambda *a: bounds.truncation_objective(T_all, *a), in_axes=(0, None, 0, 0, 0, 0))(
+        K, omega, rho, gamma_v, e0, edot0)
+    best = jnp.argmin(jnp.where(T_all[None] <= K[:, None], h, jnp.inf), axis=1)
+    relaxed = jax.vmap(bounds.optimal_truncation_relaxed, in_axes=(0, None, 0, 0, 0, 0))(
+        K, omega, rho, gamma_v, e0, edot0)
+    return best / K, relaxed / K
 
 
 def truncation_sweep(key, N, step_rule="optimal", num_draws=100, M=50, omega=3.0,
@@ -283,33 +297,38 @@ def truncation_sweep(key, N, step_rule="optimal", num_draws=100, M=50, omega=3.0
         raise ValueError("num_draws must be >= 1")
     keys = jax.vmap(lambda d: jax.random.fold_in(key, d))(jnp.arange(num_draws))
     A, b, v, w = jax.vmap(appendix_c_draw, in_axes=(0, None, None))(keys, M, N)
-    lam = jnp.linalg.eigvalsh(jnp.einsum("dmi,dmj->dij", A, A))
+    lam = np.linalg.eigvalsh(np.einsum("dmi,dmj->dij", A, A))
     L, m = lam[:, -1], lam[:, 0]
-    rho_star = np.asarray((L - m) / (L + m))
+    rho_star = (L - m) / (L + m)
     alpha = _step_size(step_rule, L, m)
-    rho = bounds.gd_contraction(alpha, L, m)
+    rho = np.asarray(bounds.gd_contraction(alpha, L, m))
+    r = _rotated(A, b, v, w, alpha)
     K, T, T_prime, K_prime = appendix_c_plan(rho_star, fractions, omega, tol, max_K)
     chunk = max(1, int(K_prime.max()) // 256)
     horizon = chunk * math.ceil(int(K_prime.max()) / chunk)
-    q_max = float((K_prime / K[:, None]).max())
-    q_grid = jnp.linspace(0.0, q_max, num_grid)
-    out = _sweep_draws(A, b, v, w, alpha, rho, jnp.asarray(K), jnp.asarray(T),
-                       jnp.asarray(T_prime), jnp.asarray(K_prime), omega, q_grid,
-                       horizon=horizon, chunk=chunk, num_points=num_points)
+    q_grid = np.linspace(0.0, float((K_prime / K[:, None]).max()), num_grid)
+    out = _sweep_draws(r, alpha, K, T_prime, K_prime, q_grid, horizon=horizon, chunk=chunk,
+                       num_points=num_points)
     out = {name: np.asarray(val) for name, val in out.items()}
+    e0, edot0 = np.linalg.norm(r["y_star"], axis=-1), np.linalg.norm(r["t_star"], axis=-1)
+    consts = (rho, r["gamma_v"], e0, edot0)
+    bound = np.asarray(bounds.truncation_objective(T, K[:, None], omega,
+                                                   *(c[:, None] for c in consts)))
+    best, relaxed = _bound_optima(K, omega, *consts, max_K=int(K.max()))
     med = {name: np.median(val, axis=0) for name, val in out.items()}
     f = np.asarray(fractions, dtype=float)[:, None]
     s = np.linspace(0.0, 1.0, num_points)[None]
     start, end = f * (1 + omega), 1 + omega * f                 # T'/K and K'/K
     return SweepResult(
         N=N, step_rule=step_rule, fractions=f[:, 0], omega=omega, rho_star=rho_star, K=K,
-        iterate_x=np.asarray(q_grid), iterate_err=med["iterate"],
+        iterate_x=q_grid, iterate_err=med["iterate"],
         forward_x=start + s * (end - start), forward_err=med["forward"],
         reverse_x=end - s * (end - start), reverse_err=med["reverse"],
         forward_final=med["forward_final"], reverse_final=med["reverse_final"],
-        iterate_final=med["iterate_final"], bound_final=med["bound"],
-        bound_ok=bool(np.all(out["bound"] >= out["forward_final"] * (1 - 1e-9))),
-        best_fraction_bound=float(med["best_T"]), best_fraction_relaxed=float(med["relaxed_T"]))
+        iterate_final=med["iterate_final"], bound_final=np.median(bound, axis=0),
+        bound_ok=bool(np.all(bound >= out["forward_final"] * (1 - 1e-9))),
+        best_fraction_bound=float(np.median(best)),
+        best_fraction_relaxed=float(np.median(relaxed)))
 
 
 def full_sweep(key, Ns=(2, 5, 10, 20, 30, 40), step_rules=("optimal", "short"), **kwargs):

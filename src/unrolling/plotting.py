@@ -235,30 +235,32 @@ def _marks(ax, marks):
                    label=label)
 
 
-def curse_figure(curves, bounds=None, normalize=False, title=None, k_max=None):
+def curse_figure(curves, bounds=None, normalize=False, title=None, k_max=None,
+                 show_reverse=True):
     r"""Iterate, forward-mode (and reverse-mode) errors of one run, :math:`\dot k`
     (and :math:`\bar k`) marked; optional dashed bounds (chapter 3).
 
     Args:
       curves: :class:`unrolling.curse.ErrorCurves`.
       bounds: dict label -> (values, role) with role a key of :data:`COLORS`
-        (``"iterate"``, ``"forward"``), drawn dashed in that role's colour.
+        (``"iterate"``, ``"forward"``, ``"bound"``), drawn dashed in that role's colour.
       normalize: divide each curve by its value at k = 0 (reverse: at k = K).
       title: axes title; k_max: right end of the k axis.
+      show_reverse: draw the reverse-mode curve and :math:`\bar k` when computed.
 
     Returns:
       A Figure with one axes.
     """
     fig, ax = new_figure()
     e, fwd = np.asarray(curves.iterate), np.asarray(curves.forward)
-    rev = None if curves.reverse is None else np.asarray(curves.reverse)
+    rev = None if (curves.reverse is None or not show_reverse) else np.asarray(curves.reverse)
     scale = (lambda v, i=0: v / v[i]) if normalize else (lambda v, i=0: v)
     lines = {r"iterate $e^{(k)}$": (scale(e), COLORS["iterate"]),
              r"forward mode $\dot e^{(k)}$": (scale(fwd), COLORS["forward"])}
     if rev is not None:
         lines[r"reverse mode $\bar e^{(k)}$"] = (scale(rev, -1), COLORS["reverse"])
     bound_lines = {label: (values, COLORS[role]) for label, (values, role) in (bounds or {}).items()}
-    ylabel = "error relative to $k = 0$" if normalize else "error"
+    ylabel = "error relative to its start" if normalize else "error"
     semilogy_errors(ax, lines, bounds=bound_lines, ylabel=ylabel, title=title)
     marks = {rf"$\dot k = {int(curves.k_dot)}$": (int(curves.k_dot), COLORS["forward"])}
     if rev is not None:
@@ -292,34 +294,53 @@ def step_size_figure(runs):
     return fig
 
 
+def _draw_families(ax, families, normalize, bounds, bound_color, marks, k_max, colors):
+    """The content of :func:`families_figure` on one axes."""
+    colors = colors or _family_colors(len(families))
+    for (label, values), color in zip(families.items(), colors):
+        values = np.asarray(values)
+        ax.semilogy(values / values[0] if normalize else values, color=color, label=label)
+    for i, (label, values) in enumerate((bounds or {}).items()):
+        ax.semilogy(np.asarray(values), "--", color=bound_color or colors[i], linewidth=1.2,
+                    label=label)
+    _marks(ax, marks)
+    if k_max is not None:
+        ax.set_xlim(0, k_max)
+    ax.legend()
+
+
 def families_figure(families, title=None, ylabel="error", normalize=False, bounds=None,
-                    marks=None, k_max=None, colors=None, logx=False):
+                    bound_color=None, marks=None, k_max=None, colors=None):
     r"""Several error curves of one kind on a log scale (one factor varied; chapter 3).
 
     Args:
       families: dict label -> values (k = 0, 1, ...), drawn in an ordered colormap.
       normalize: divide each curve by its first value.
-      bounds: dict label -> values, drawn dashed; the i-th takes the i-th curve's colour.
+      bounds: dict label -> values, drawn dashed; the i-th takes the i-th curve's
+        colour, or ``bound_color`` for all when given.
       marks: dict label -> k for dotted vertical lines.
-      k_max: right end of the k axis; colors: explicit list of colours; logx: log k axis.
+      k_max: right end of the k axis; colors: explicit list of colours.
 
     Returns:
       A Figure with one axes.
     """
     fig, ax = new_figure()
-    colors = colors or _family_colors(len(families))
-    for (label, values), color in zip(families.items(), colors):
-        values = np.asarray(values)
-        ax.semilogy(values / values[0] if normalize else values, color=color, label=label)
-    for (label, values), color in zip((bounds or {}).items(), colors):
-        ax.semilogy(np.asarray(values), "--", color=color, linewidth=1.2, label=label)
-    _marks(ax, marks)
-    if logx:
-        ax.set_xscale("symlog", linthresh=1.0)
+    _draw_families(ax, families, normalize, bounds, bound_color, marks, k_max, colors)
     ax.set(xlabel="iteration $k$", ylabel=ylabel, title=title)
-    if k_max is not None:
-        ax.set_xlim(0, k_max)
-    ax.legend()
+    return fig
+
+
+def family_panels_figure(panels, ylabel="error", normalize=False, k_max=None):
+    r""":func:`families_figure` side by side, one panel per setting (chapter 3).
+
+    Args:
+      panels: dict title -> families (dict label -> values), the same labels in each.
+    """
+    fig, axes = new_figure(len(panels), sharey=True)
+    for ax, (title, families) in zip(np.atleast_1d(axes), panels.items()):
+        _draw_families(ax, families, normalize, None, None, None, k_max, None)
+        ax.set(xlabel="iteration $k$", title=title)
+    np.atleast_1d(axes)[0].set_ylabel(ylabel)
     return fig
 
 
@@ -414,7 +435,8 @@ def explorer_figure(data, title=None):
     return fig
 
 
-__all__ += ["curse_figure", "step_size_figure", "families_figure", "bound_panels_figure",
+__all__ += ["curse_figure", "step_size_figure", "families_figure", "family_panels_figure",
+            "bound_panels_figure",
             "residual_polynomials_figure", "eigen_components_figure", "explorer_figure"]
 
 

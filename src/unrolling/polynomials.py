@@ -27,7 +27,7 @@ from . import _validate
 
 __all__ = ["gd_coefficients", "heavy_ball_coefficients", "chebyshev_coefficients",
            "residual_polynomials", "gd_residual", "chebyshev_residual",
-           "jacobian_factors", "worst_case_factors", "master_identity"]
+           "apply_residual", "jacobian_factors", "worst_case_factors", "master_identity"]
 
 
 def gd_coefficients(step_size, num_steps):
@@ -105,6 +105,19 @@ def gd_residual(step_size, num_steps, lam):
 def chebyshev_residual(L, mu, num_steps, lam):
     """Residual polynomials of the Chebyshev method and their derivatives, t = 0..num_steps."""
     return residual_polynomials(*chebyshev_coefficients(L, mu, num_steps), lam)
+
+
+def apply_residual(H, residual, e0):
+    r"""Iterate errors predicted by the residual polynomials, :math:`P_t(H)(x_0 - x^*)`
+    (Scieur et al. eq. 4), for t = 0..T: shape (T + 1, n).
+
+    Args:
+      H: (n, n) symmetric Hessian; residual: ``lam -> (P, dP)`` as for
+      :func:`master_identity`; e0: :math:`x_0 - x^*`, shape (n,).
+    """
+    lam, V = jnp.linalg.eigh(jnp.asarray(H))
+    P, _ = residual(lam)
+    return (P * (V.T @ jnp.asarray(e0))[None]) @ V.T
 
 
 def jacobian_factors(P, dP, lam):

@@ -18,7 +18,8 @@ from . import _validate
 
 __all__ = ["Problem", "ridge", "least_squares", "least_squares_instance",
            "least_squares_jvp", "least_squares_vjp",
-           "logistic_regression", "quadratic", "spectral_quadratic", "huber_regression"]
+           "logistic_regression", "quadratic", "spectral_quadratic", "huber_regression",
+           "huber_instance"]
 
 
 class Problem(NamedTuple):
@@ -248,3 +249,21 @@ def huber_regression(A, b, delta=1.0, num_newton_steps=60):
 
     top = jnp.linalg.norm(A, 2) ** 2
     return Problem(f, x_star, jacobian, lambda u: top + u, lambda u: jnp.asarray(u, A.dtype))
+
+
+def huber_instance(key, M=100, N=20, noise=0.1, outlier_fraction=0.2, outlier_scale=3.0):
+    r"""Regression data with gross outliers for :func:`huber_regression` (chapter 3).
+
+    :math:`A_{ij} \sim U(0, 1)` (uncentred features, as in Mehmood et al. App. C),
+    :math:`b = A\mathbf 1 + \text{noise}\cdot\varepsilon + \text{outlier\_scale}\cdot o\odot\eta`
+    with :math:`\varepsilon, \eta \sim N(0, I)` and :math:`o_i \sim`
+    Bernoulli(``outlier_fraction``). Returns ``(A, b)``.
+    """
+    M, N = _validate.num_steps(M, "M"), _validate.num_steps(N, "N")
+    _validate.in_range(outlier_fraction, "outlier_fraction", 0.0, 1.0)
+    key_A, key_e, key_o, key_eta = jax.random.split(key, 4)
+    A = jax.random.uniform(key_A, (M, N))
+    outliers = jax.random.uniform(key_o, (M,)) < outlier_fraction
+    b = (A @ jnp.ones(N) + noise * jax.random.normal(key_e, (M,))
+         + outlier_scale * outliers * jax.random.normal(key_eta, (M,)))
+    return A, b

@@ -90,19 +90,22 @@ def estimators(update, x0, u, num_steps, v=None, w=None):
             "one-step": one_step}
 
 
-def median_time(fn, *args, repeats=5):
-    """Median wall time (seconds) of ``fn(*args)`` over ``repeats`` calls.
+def median_time(fn, *args, repeats=5, min_time=0.02):
+    """Median wall time (seconds) of ``fn(*args)`` over at least ``repeats`` calls.
 
     One warm-up call first (compilation, caches), then each call is timed with
-    ``time.perf_counter`` up to ``jax.block_until_ready`` of its result. Pass a
-    jitted or compiled function. Wall times vary between runs and machines.
+    ``time.perf_counter`` up to ``jax.block_until_ready`` of its result; calls go
+    on until there are ``repeats`` of them *and* they took ``min_time`` seconds in
+    total, so that fast functions get many samples (a median over many samples
+    resists the pauses of a busy machine). Pass a jitted or compiled function.
+    Wall times vary between runs and machines.
     """
     repeats = _validate.num_steps(repeats, "repeats")
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
     jax.block_until_ready(fn(*args))
     times = []
-    for _ in range(repeats):
+    while len(times) < repeats or sum(times) < min_time:
         start = time.perf_counter()
         jax.block_until_ready(fn(*args))
         times.append(time.perf_counter() - start)
@@ -138,7 +141,8 @@ def profile_estimators(update, x0, u, steps, v=None, w=None, repeats=5):
     """Median wall time and compiled memory of each of :func:`estimators`, for each K.
 
     Each computation is compiled once per K (``jax.jit(f).lower(u).compile()``),
-    then timed by :func:`median_time` and measured by :func:`peak_memory`.
+    then timed by :func:`median_time` (at least ``repeats`` calls) and measured by
+    :func:`peak_memory`.
 
     Args:
       update, x0, u, v, w: as in :func:`estimators`.

@@ -255,3 +255,52 @@ def ch5_bilevel_explorer():
 
 
 __all__ += ["ch5_setup", "ch5_bilevel", "ch5_bilevel_explorer"]
+
+
+# --- Chapter 3: the curse of unrolling explorer -----------------------------------
+
+#: Chapter 3 explorer: iterations and dimension of its spectral quadratic (fixed, so
+#: that the jitted computation compiles once), and the key drawing its basis and x0.
+CH3_STEPS, CH3_DIM, CH3_SEED = 500, 20, 0
+
+from . import curse as _curse  # noqa: E402  (used by the chapter 3 block only)
+
+#: :func:`unrolling.curse.explorer_curves`, compiled once (sliders are traced).
+_CH3_CURVES = jax.jit(_curse.explorer_curves, static_argnames=("num_steps", "dim"))
+
+
+@register("ch3_curse", defaults=dict(step_scale=1.9, log10_cond=2.0, init_scale=1.0),
+          variations=[dict(step_scale=1.0, log10_cond=2.0, init_scale=1.0),
+                      dict(step_scale=1.9, log10_cond=3.0, init_scale=1.0),
+                      dict(step_scale=1.9, log10_cond=2.0, init_scale=0.0),
+                      dict(step_scale=1.3, log10_cond=1.5, init_scale=5.0)])
+def ch3_curse(step_scale=1.9, log10_cond=2.0, init_scale=1.0):
+    r"""Chapter 3 explorer: the curse of unrolling for gradient descent on a quadratic.
+
+    :func:`unrolling.curse.explorer_curves`: spectrum geometric in
+    :math:`[10^{-c}, 1]` (c = ``log10_cond``, so L = 1 and κ = :math:`10^c`),
+    flat-derivative solution weights, step α = ``step_scale`` / L, and
+    :math:`x^{(0)} = x^\star + \sigma\|x^\star\| d` (σ = ``init_scale``, d a fixed random unit
+    vector). Draws :func:`unrolling.plotting.explorer_figure`: :math:`e^{(k)}`,
+    :math:`\dot e^{(k)}`, the iterate bound (8) and the Theorem 7 bound with Γ = α.
+    """
+    data = _CH3_CURVES(jax.random.PRNGKey(CH3_SEED), float(step_scale), float(log10_cond),
+                       float(init_scale), num_steps=CH3_STEPS, dim=CH3_DIM)
+    data = {name: np.asarray(value) for name, value in data.items()}
+    return plotting.explorer_figure(
+        data, title=fr"$\alpha L = {step_scale:.2f}$, $L/\mu = {10 ** log10_cond:.0f}$, "
+                    fr"$\sigma = {init_scale:.2g}$, $\rho = {float(data['rho']):.4f}$")
+
+
+def ch3_curse_explorer():
+    """The chapter 3 explorer: sliders for the step size, the condition number and σ."""
+    import ipywidgets as w
+    return explorer(
+        ch3_curse,
+        step_scale=w.FloatSlider(value=1.9, min=0.1, max=1.98, step=0.02, description="α · L"),
+        log10_cond=w.FloatSlider(value=2.0, min=1.0, max=3.0, step=0.1,
+                                 description="log10 L/μ"),
+        init_scale=w.FloatSlider(value=1.0, min=0.0, max=10.0, step=0.25, description="σ"))
+
+
+__all__ += ["ch3_curse", "ch3_curse_explorer"]
