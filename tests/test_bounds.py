@@ -121,8 +121,8 @@ def gd_quadratic(seed, u, step_frac, x0_coef, spectral):
 def measure(seed, u, frac, x0_kind="zero", kind="ridge"):
     """gd_quadratic with arguments of fixed dtypes, so that it compiles only once."""
     f64 = functools.partial(jnp.asarray, dtype=jnp.float64)
-    return gd_quadratic(jnp.asarray(seed, dtype=jnp.int64), f64(u), f64(frac),
-                        f64(X0_KINDS[x0_kind]), jnp.asarray(kind == "spectral"))
+    return jax.device_get(gd_quadratic(jnp.asarray(seed, dtype=jnp.int64), f64(u), f64(frac),
+                                       f64(X0_KINDS[x0_kind]), jnp.asarray(kind == "spectral")))
 
 
 @jax.jit
@@ -174,7 +174,7 @@ def test_theorem7_lemma4_and_iterate_bound_dominate_gd_on_quadratics(seed, u, fr
 @PROPERTY
 @given(seed=seeds, frac=step_fracs)
 def test_theorem7_dominates_gd_on_least_squares_in_data(seed, frac):
-    r = gd_least_squares(seed, frac)
+    r = jax.device_get(gd_least_squares(seed, frac))
     gamma = bounds.gamma(0.0, 2 * r["alpha"] * r["norm_A"], 0.0, r["rho"])  # Γ = 2α‖A‖
     e, edot, k = r["e"], r["edot"], np.arange(K + 1)
     scale = edot[0] + e[0] + 1.0
@@ -353,7 +353,7 @@ def test_one_step_bound_dominates_on_ridge(seed, u, frac, x0_kind):
 @PROPERTY
 @given(seed=seeds, frac=step_fracs)
 def test_one_step_bound_dominates_on_least_squares(seed, frac):
-    r = gd_least_squares(seed, frac)
+    r = jax.device_get(gd_least_squares(seed, frac))
     bound = bounds.one_step_bound(r["rho"], r["L_F"], 2 * r["alpha"] * r["norm_A"], r["e"][:-1])
     assert dominated(r["one_step"], bound, r["x_star_norm"] + 1.0)[0]
 

@@ -196,8 +196,8 @@ def _as_partial(fn, name):
 
 
 def _scalar(value):
-    """A strongly typed float scalar (one compilation for every eps and tau)."""
-    return jnp.asarray(float(value), dtype=jnp.result_type(float))
+    """A strongly typed float scalar on the host (one compilation for every eps and tau)."""
+    return np.asarray(float(value), dtype=jnp.result_type(float))
 
 
 def _arrays(tree):
@@ -304,7 +304,8 @@ def hypergradient_descent(update, outer_loss, x0, u0, *, step_size, num_outer, e
 
 def _history(rows, u_last, reference):
     """Stack the per-step outputs of :func:`hypergradient_descent` into a History."""
-    flat = lambda tree: np.asarray(ravel_pytree(tree)[0])  # noqa: E731
+    def flat(tree):  # the leaves, flattened and concatenated on the host
+        return np.concatenate([np.ravel(np.asarray(leaf)) for leaf in jax.tree.leaves(tree)])
     cols = list(zip(*rows)) if rows else [()] * 7
     us = [flat(u) for u in cols[6]] + [flat(u_last)]
     ds = np.array([flat(d) for d in cols[0]]).reshape(len(rows), us[0].size)
@@ -366,6 +367,7 @@ def _ridge_objective(A, b, x, u):
     return 0.5 * r @ r + 0.5 * jnp.exp(u) * x @ x
 
 
+@jax.jit
 def _gd_step(objective, alpha, x, u):
     """The library's gradient step, with the objective and step size as pytree data."""
     return gradient_descent(objective, alpha)(x, u)
@@ -376,10 +378,12 @@ def _validation_loss(A_val, b_val, x, u):
     return 0.5 * r @ r
 
 
+@jax.jit
 def _ridge_x_star(A, b, u):
     return problems.ridge(A, b).x_star(jnp.exp(u))
 
 
+@jax.jit
 def _ridge_hypergradient(A, b, A_val, b_val, u):
     lam = jnp.exp(u)
     x = problems.ridge(A, b).x_star(lam)
@@ -387,6 +391,7 @@ def _ridge_hypergradient(A, b, A_val, b_val, u):
     return dx @ jax.grad(_validation_loss, argnums=2)(A_val, b_val, x, u)
 
 
+@jax.jit
 def _ridge_value(A, b, A_val, b_val, u):
     return _validation_loss(A_val, b_val, _ridge_x_star(A, b, u), u)
 
@@ -446,15 +451,18 @@ def _pseudo_huber(target, x, u):
     return jnp.sum(jnp.sqrt(1.0 + (x - target) ** 2) - 1.0)
 
 
+@jax.jit
 def _linear_x_star(H, C, u):
     return jnp.linalg.solve(H, C @ u)
 
 
+@jax.jit
 def _linear_hypergradient(H, C, target, u):
     x = _linear_x_star(H, C, u)
     return C.T @ jnp.linalg.solve(H, jax.grad(_pseudo_huber, argnums=1)(target, x, u))
 
 
+@jax.jit
 def _linear_value(H, C, target, u):
     return _pseudo_huber(target, _linear_x_star(H, C, u), u)
 
@@ -545,15 +553,14 @@ def synthetic_regression(key, num_train=20, num_val=30, num_features=10, noise=3
     return _synthetic(key, *sizes, noise, condition)
 
 
-@partial(jax.jit, static_argnums=(1, 2, 3))
 def _synthetic(key, num_train, num_val, num_features, noise, condition):
-    k_a, k_av, k_x, k_z, k_zv = jax.random.split(key, 5)
-    scale = jnp.sqrt(jnp.logspace(0.0, jnp.log10(condition), num_features))
-    A = jax.random.normal(k_a, (num_train, num_features)) * scale[None]
-    A_val = jax.random.normal(k_av, (num_val, num_features)) * scale[None]
-    x_true = jax.random.normal(k_x, (num_features,))
-    return (A, A @ x_true + noise * jax.random.normal(k_z, (num_train,)),
-            A_val, A_val @ x_true + noise * jax.random.normal(k_zv, (num_val,)))
+    # one normal draw, cut into A, A_val, x_true, z, z_val (one random-bits kernel to compile)
+    sizes = (num_train * num_features, num_val * num_features, num_features, num_train, num_val)
+    parts = jnp.split(jax.random.normal(key, (sum(sizes),)), np.cumsum(sizes)[:-1])
+    scale = jnp.sqrt(jnp.logspace(0.0, np.log10(float(condition)), num_features))
+    A = parts[0].reshape(num_train, num_features) * scale[None]
+    A_val = parts[1].reshape(num_val, num_features) * scale[None]
+    return A, A @ parts[2] + noise * parts[3], A_val, A_val @ parts[2] + noise * parts[4]
 
 
 def outer_minimizer(hypergradient, lo, hi, tol=1e-10):

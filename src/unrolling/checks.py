@@ -6,6 +6,7 @@ by the library (never a stored number), prints a short verdict and returns
 tells the student whether they are right without revealing the solution.
 """
 import math
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -206,6 +207,18 @@ def ridge_hypergradient(A, b, A_val, b_val, u, answer):
                               "with Dx*(u) = -e^u (A^T A + e^u I)^{-1} x*(u)"))
 
 
+def _as_partial(fn):
+    """A function as a ``jax.tree_util.Partial`` so that it can be passed to a jitted helper."""
+    from jax.tree_util import Partial
+    return fn if isinstance(fn, Partial) else Partial(fn)
+
+
+@jax.jit
+def _adjoint_reference(update, outer_loss, x, u):
+    grad_x, grad_u = jax.grad(outer_loss, argnums=(0, 1))(x, u)
+    return ravel_pytree(grad_u)[0] + implicit_jacobian(update, x, u, w=grad_x)
+
+
 def adjoint_hypergradient(update, outer_loss, x, u, answer):
     r"""Chapter 5: the implicit hypergradient at ``x``:
     :math:`\nabla_u\ell + C^\top y` with :math:`(I - B)^\top y = \nabla_x \ell(x, u)`.
@@ -213,11 +226,20 @@ def adjoint_hypergradient(update, outer_loss, x, u, answer):
     Reference: :func:`unrolling.implicit_jacobian` with the cotangent
     :math:`w = \nabla_x\ell(x, u)`, plus :math:`\nabla_u \ell(x, u)`.
     """
-    grad_x, grad_u = jax.grad(outer_loss, argnums=(0, 1))(x, u)
-    reference = np.asarray(ravel_pytree(grad_u)[0] + implicit_jacobian(update, x, u, w=grad_x))
+    reference = np.asarray(_adjoint_reference(_as_partial(update), _as_partial(outer_loss),
+                                              x, u))
     return report("adjoint_hypergradient", _close_squeezed(answer, reference),
                   _shape_hint(answer, reference, "solve the adjoint system (I - B)^T y = "
                               "grad_x ell with B = d_x A at x, then form C^T y (+ grad_u ell)"))
+
+
+@partial(jax.jit, static_argnums=4)
+def _one_step_reference(update, outer_loss, x0, u, num_steps):
+    unravel = ravel_pytree(x0)[1]
+    xs = iterate(update, x0, u, num_steps)
+    x_prev, x_K = unravel(xs[-2]), unravel(xs[-1])
+    grad_x, grad_u = jax.grad(outer_loss, argnums=(0, 1))(x_K, u)
+    return ravel_pytree(grad_u)[0] + one_step_jacobian(update, x_prev, u, w=grad_x)
 
 
 def one_step_hypergradient(update, outer_loss, x0, u, num_steps, answer):
@@ -229,11 +251,8 @@ def one_step_hypergradient(update, outer_loss, x0, u, num_steps, answer):
     """
     if num_steps < 1:
         raise ValueError(f"num_steps must be >= 1, got {num_steps}")
-    unravel = ravel_pytree(x0)[1]
-    xs = iterate(update, x0, u, num_steps)
-    x_prev, x_K = unravel(xs[-2]), unravel(xs[-1])
-    grad_x, grad_u = jax.grad(outer_loss, argnums=(0, 1))(x_K, u)
-    reference = np.asarray(ravel_pytree(grad_u)[0] + one_step_jacobian(update, x_prev, u, w=grad_x))
+    reference = np.asarray(_one_step_reference(_as_partial(update), _as_partial(outer_loss),
+                                               x0, u, int(num_steps)))
     return report("one_step_hypergradient", _close_squeezed(answer, reference),
                   _shape_hint(answer, reference, "stop the gradient through all inner steps "
                               "but the last one, then differentiate ell(x^(K), u) in u"))

@@ -11,7 +11,12 @@ For an update map :math:`\mathcal A` and a problem with known :math:`x^*(u)` and
 
 Methods with memory (heavy ball, Chebyshev) iterate on a state whose flattened
 form starts with the current iterate: the first n entries are used.
-All functions are pure and jit-compatible (``num_steps`` static).
+
+Speed: a chapter calls these functions many times. The ``quadratic_*`` and
+``huber_*`` functions are jit-compiled once per shape (data, start, step and
+parameter are traced arguments) and return NumPy arrays, so that post-processing
+in a notebook cell triggers no further compilation; the helpers that take a
+:class:`unrolling.problems.Problem` compile their whole computation as one program.
 """
 import functools
 from typing import NamedTuple, Optional
@@ -25,11 +30,11 @@ from .derivatives import forward_mode, iterate, reverse_mode
 from .errors import derivative_errors, iterate_errors
 from .methods import chebyshev, gradient_descent, heavy_ball
 
-__all__ = ["ErrorCurves", "error_curves", "quadratic_error_curves",
-           "huber_curves", "loss_comparison", "quadratic_data", "suboptimality", "eigen_errors", "scieur_constants",
-           "Theorem7Constants", "gd_quadratic_constants", "lemma6_ratios",
-           "geometric_spectrum", "flat_derivative_weights", "largest_monotone_step",
-           "curse_peak", "explorer_curves"]
+__all__ = ["ErrorCurves", "error_curves", "quadratic_error_curves", "huber_curves",
+           "loss_comparison", "with_solution", "quadratic_data", "scieur_constants",
+           "suboptimality", "eigen_errors", "Theorem7Constants", "gd_quadratic_constants",
+           "lemma6_ratios", "geometric_spectrum", "flat_derivative_weights",
+           "largest_monotone_step", "curse_peak", "explorer_curves"]
 
 
 class ErrorCurves(NamedTuple):
@@ -40,11 +45,6 @@ class ErrorCurves(NamedTuple):
     objective: jax.Array           # f(x^(k), u) - f(x*, u)
     k_dot: jax.Array               # argmax_k forward[k]
     k_bar: Optional[jax.Array]     # argmin_k reverse[k]
-
-
-def _position(rows, n):
-    """The first n flattened entries (the current iterate) of each stacked state."""
-    return rows[:, :n]
 
 
 def error_curves(problem, update, x0, u, num_steps, reverse=True, norm="fro"):
@@ -62,11 +62,12 @@ def error_curves(problem, update, x0, u, num_steps, reverse=True, norm="fro"):
 
     Returns:
       :class:`ErrorCurves`; ``reverse[k]`` is :math:`\bar e^{(k)}`, so ``reverse[K]`` is
-      :math:`\|Dx^*\|` (constant x0) and ``reverse[0] == forward[K]``.
+      :math:`\|Dx^*\|` (constant x0) and ``reverse[0] == forward[K]``. Jit-compatible
+      (``num_steps``, ``reverse``, ``norm`` static).
     """
     x_star, jac = jnp.ravel(problem.x_star(u)), problem.jacobian(u)
     n = x_star.size
-    xs = _position(iterate(update, x0, u, num_steps), n)
+    xs = iterate(update, x0, u, num_steps)[:, :n]
     e = iterate_errors(xs, x_star)
     fwd = derivative_errors(forward_mode(update, x0, u, num_steps)[:, :n], jac, norm)
     rev = k_bar = None
@@ -78,42 +79,67 @@ def error_curves(problem, update, x0, u, num_steps, reverse=True, norm="fro"):
 
 
 @functools.partial(jax.jit, static_argnames=("num_steps", "method", "reverse"))
+def _quadratic_error_curves(H0, c, x0, step_size, num_steps, u, momentum, method, reverse):
+    problem = problems.quadratic(H0, c)
+    if method == "gd":
+        update, state = gradient_descent(problem.f, step_size), x0
+    elif method == "heavy_ball":
+        update, state = heavy_ball(problem.f, step_size, momentum), (x0, x0)
+    else:
+        update, init = chebyshev(problem.f, problem.smoothness(u), problem.strong_convexity(u))
+        state = init(x0)
+    return error_curves(problem, update, state, u, num_steps, reverse)
+
+
 def quadratic_error_curves(H0, c, x0, step_size, num_steps, u=0.0, momentum=0.0,
                            method="gd", reverse=True):
     r""":func:`error_curves` on :func:`unrolling.problems.quadratic` ``(H0, c)`` in its ridge
-    weight u, jit-compiled once per shape and ``num_steps``: the data, x0, the step
-    size and the momentum are traced, so a chapter's many runs share one compilation.
+    weight u, as NumPy arrays. Compiled once per shape, ``num_steps``, ``method`` and
+    ``reverse``: the data, x0, the step size, u and the momentum are traced, so a
+    chapter's many runs share one compilation.
 
     ``method`` is ``"gd"`` (:func:`unrolling.methods.gradient_descent`),
     ``"heavy_ball"`` (:func:`unrolling.methods.heavy_ball` from ``(x0, x0)``) or
     ``"chebyshev"`` (:func:`unrolling.methods.chebyshev` on the exact spectrum bounds
     of :math:`H_0 + uI`; ``step_size`` and ``momentum`` are then unused).
     """
-    problem = problems.quadratic(H0, c)
-    if method == "gd":
-        update, state = gradient_descent(problem.f, step_size), x0
-    elif method == "heavy_ball":
-        update, state = heavy_ball(problem.f, step_size, momentum), (x0, x0)
-    elif method == "chebyshev":
-        update, init = chebyshev(problem.f, problem.smoothness(u), problem.strong_convexity(u))
-        state = init(x0)
-    else:
+    if method not in ("gd", "heavy_ball", "chebyshev"):
         raise ValueError(f'method must be "gd", "heavy_ball" or "chebyshev", got {method!r}')
-    return error_curves(problem, update, state, u, num_steps, reverse)
+    return jax.device_get(_quadratic_error_curves(
+        H0, c, x0, step_size, _validate.num_steps(num_steps), u, momentum, method, reverse))
+
+
+def with_solution(problem, u):
+    r"""The problem with :math:`x^*(u)` and :math:`Dx^*(u)` computed once (one compiled
+    program) and returned as constants by ``x_star`` / ``jacobian``: valid at this u
+    only. Spares every later compiled program the solver of problems without a
+    closed form (logistic, Huber)."""
+    x_star, jac = jax.jit(lambda u_: (problem.x_star(u_), problem.jacobian(u_)))(u)
+    return problem._replace(x_star=lambda _: x_star, jacobian=lambda _: jac)
 
 
 @functools.partial(jax.jit, static_argnames=("num_steps", "gamma_steps"))
+def _huber_curves(A, b, delta, u, x0, step_size, num_steps, gamma_steps):
+    problem = problems.huber_regression(A, b, delta)
+    x_star = problem.x_star(u)                         # one Newton solve, shared below
+    jac = -jnp.linalg.solve(jax.hessian(problem.f)(x_star, u), x_star)[:, None]
+    problem = problem._replace(x_star=lambda _: x_star, jacobian=lambda _: jac)
+    update = gradient_descent(problem.f, step_size)
+    return (error_curves(problem, update, x0, u, num_steps, reverse=False),
+            _lemma6_ratios(problem, update, x0, u, gamma_steps))
+
+
 def huber_curves(A, b, delta, u, x0, step_size, num_steps, gamma_steps=200):
     r"""Gradient descent on :func:`unrolling.problems.huber_regression` ``(A, b, delta)``:
     its :func:`error_curves` (no reverse sweep) and the measured Lemma 6 ratios
-    :func:`lemma6_ratios` over the first ``gamma_steps`` iterations, whose maximum is
+    (:func:`lemma6_ratios`) over the first ``gamma_steps`` iterations, whose maximum is
     the smallest valid Γ along this run. ``delta``, ``u``, ``x0`` and the step are
     traced: one compilation serves every δ (chapter 3, the smoothness factor).
+    Returns NumPy arrays.
     """
-    problem = problems.huber_regression(A, b, delta)
-    update = gradient_descent(problem.f, step_size)
-    return (error_curves(problem, update, x0, u, num_steps, reverse=False),
-            lemma6_ratios(problem, update, x0, u, gamma_steps))
+    return jax.device_get(_huber_curves(A, b, delta, u, x0, step_size,
+                                        _validate.num_steps(num_steps),
+                                        _validate.num_steps(gamma_steps, "gamma_steps")))
 
 
 def loss_comparison(A, b, u, deltas, num_steps):
@@ -130,34 +156,39 @@ def loss_comparison(A, b, u, deltas, num_steps):
       measured Γ / α (largest Lemma 6 ratio over the first 200 iterations; exactly 1
       for the squared loss).
     """
-    ridge = problems.ridge(A, b)
-    step = 2.0 / (ridge.smoothness(u) + ridge.strong_convexity(u))
+    H0, c = A.T @ A, A.T @ b
+    eigenvalues = jnp.linalg.eigvalsh(H0)
+    step = 2.0 / float(eigenvalues[-1] + eigenvalues[0] + 2 * u)
     x0 = jnp.zeros(A.shape[1], A.dtype)
-    curves = {"squared loss": quadratic_error_curves(A.T @ A, A.T @ b, x0, step, num_steps,
-                                                     u=u, reverse=False)}
+    curves = {"squared loss": quadratic_error_curves(H0, c, x0, step, num_steps, u=u,
+                                                     reverse=False)}
     gammas = {}
     for delta in deltas:
-        curves[rf"Huber, $\delta = {delta:g}$"], ratios = huber_curves(
-            A, b, delta, u, x0, step, num_steps)
-        gammas[delta] = float(jnp.max(ratios) / step)
+        curves[f"Huber, δ = {delta:g}"], ratios = huber_curves(A, b, delta, u, x0, step,
+                                                               num_steps)
+        gammas[delta] = float(ratios.max() / step)
     return curves, gammas
 
 
 def quadratic_data(problem, u=0.0):
     r"""``(H0, c)`` of a ridge-type quadratic :math:`\tfrac12 x^\top(H_0 + uI)x - c^\top x`
     (e.g. :func:`unrolling.problems.spectral_quadratic`), read off its objective at x = 0:
-    :math:`H_0 = \nabla_x^2 f(0, u) - uI`, :math:`c = -\nabla_x f(0, u)`; n from ``x_star``."""
-    x = jnp.zeros_like(jnp.ravel(problem.x_star(u)))
-    eye = jnp.eye(x.size, dtype=x.dtype)
-    return jax.hessian(problem.f)(x, u) - u * eye, -jax.grad(problem.f)(x, u)
+    :math:`H_0 = \nabla_x^2 f(0, u) - uI`, :math:`c = -\nabla_x f(0, u)`."""
+    def data(u_):
+        x = jnp.zeros_like(jnp.ravel(problem.x_star(u_)))
+        eye = jnp.eye(x.size, dtype=x.dtype)
+        return jax.hessian(problem.f)(x, u_) - u_ * eye, -jax.grad(problem.f)(x, u_)
+    return jax.jit(data)(u)
 
 
 def scieur_constants(problem, u, x0):
-    r"""``(jac0_err, G)`` of Scieur et al.'s bounds for a constant x0:
+    r"""``(jac0_err, G)`` of Scieur et al.'s bounds for a constant x0, as floats:
     :math:`\|\partial x_0 - \partial x_*\|_F = \|Dx^*(u)\|_F` and
     :math:`G = \|\partial_u \nabla_x f(x_0, u)\|_F` (for ridge, :math:`G = \|x_0\|`)."""
-    mixed = jax.jacfwd(jax.grad(problem.f), 1)(x0, u)
-    return jnp.linalg.norm(problem.jacobian(u)), jnp.linalg.norm(jnp.ravel(mixed))
+    def constants(u_):
+        mixed = jax.jacfwd(jax.grad(problem.f), 1)(x0, u_)
+        return jnp.linalg.norm(problem.jacobian(u_)), jnp.linalg.norm(jnp.ravel(mixed))
+    return tuple(float(v) for v in jax.jit(constants)(u))
 
 
 def suboptimality(problem, xs, u):
@@ -168,6 +199,7 @@ def suboptimality(problem, xs, u):
     return jax.vmap(lambda x: problem.f(x.reshape(x_star.shape), u))(xs[:, :n]) - f_star
 
 
+@jax.jit
 def eigen_errors(H, derivs, reference):
     r"""Absolute eigen-components :math:`|v_i^\top(\dot X^{(k)} - Dx^*)|` of scalar-parameter
     Jacobian errors, in the eigenbasis of H (ascending eigenvalues): shape (K+1, n).
@@ -198,13 +230,34 @@ def gd_quadratic_constants(problem, u, step_size, x0):
     :math:`\rho = \max(|1-\alpha m|, |1-\alpha L|)`, :math:`e^{(0)} = \|x_0 - x^*\|`,
     :math:`\dot e^{(0)} = \|Dx^*\|`. Chapter 3.
     """
-    L, m = problem.smoothness(u), problem.strong_convexity(u)
-    x_star = problem.x_star(u)
-    return Theorem7Constants(
-        rho=bounds.gd_contraction(step_size, L, m),
-        gamma=jnp.asarray(step_size, dtype=jnp.result_type(float)),
-        e0=jnp.linalg.norm(jnp.ravel(x0) - jnp.ravel(x_star)),
-        edot0=jnp.linalg.norm(problem.jacobian(u)))
+    def constants(u_):
+        L, m = problem.smoothness(u_), problem.strong_convexity(u_)
+        x_star = problem.x_star(u_)
+        return Theorem7Constants(
+            rho=bounds.gd_contraction(step_size, L, m),
+            gamma=jnp.asarray(step_size, dtype=jnp.result_type(float)),
+            e0=jnp.linalg.norm(jnp.ravel(x0) - jnp.ravel(x_star)),
+            edot0=jnp.linalg.norm(problem.jacobian(u_)))
+    return jax.jit(constants)(u)
+
+
+def _lemma6_ratios(problem, update, x0, u, num_steps):
+    """Traceable body of :func:`lemma6_ratios`."""
+    x_star, jac = problem.x_star(u), problem.jacobian(u)          # jac: (n, p)
+    u_flat, unravel_u = ravel_pytree(u)
+    xs = iterate(update, x0, u, num_steps)[:-1]
+
+    def A(x, u_):
+        return jnp.ravel(update(x.reshape(x_star.shape), unravel_u(u_)))
+
+    def residual(x):  # B_k Dx* + C_k - Dx*, one JVP per column of Dx*
+        eye = jnp.eye(u_flat.size, dtype=u_flat.dtype)
+        cols = jax.vmap(lambda dx, du: jax.jvp(A, (x, u_flat), (dx, du))[1],
+                        in_axes=(1, 1), out_axes=1)(jac, eye)
+        diff = cols - jac
+        return jnp.linalg.norm(diff[:, 0]) if diff.shape[1] == 1 else jnp.linalg.norm(diff, 2)
+
+    return jax.vmap(residual)(xs) / iterate_errors(xs, jnp.ravel(x_star))
 
 
 def lemma6_ratios(problem, update, x0, u, num_steps):
@@ -212,20 +265,11 @@ def lemma6_ratios(problem, update, x0, u, num_steps):
 
     Uses :math:`B\,Dx^* + C = Dx^*` at the fixed point, so the numerator is
     :math:`\|B_k Dx^* + C_k - Dx^*\|` (spectral norm), with :math:`B_k, C_k` the partial
-    Jacobians of ``update`` at :math:`x^{(k)}`. Its supremum is the smallest valid Γ.
-    For plain iterations (state = x) only.
+    Jacobians of ``update`` at :math:`x^{(k)}`, applied by JVPs. Its supremum is the
+    smallest valid Γ along the run. For plain iterations (state = x) only.
     """
-    x_star = problem.x_star(u)
-    jac = problem.jacobian(u)
-    u_flat, unravel_u = ravel_pytree(u)
-    xs = iterate(update, x0, u, num_steps)[:-1]
-
-    def residual(x):
-        A = lambda x_, u_: jnp.ravel(update(x_.reshape(x_star.shape), unravel_u(u_)))  # noqa: E731
-        B_k, C_k = jax.jacfwd(A, 0)(x, u_flat), jax.jacfwd(A, 1)(x, u_flat)
-        return jnp.linalg.norm(B_k @ jac + C_k - jac, ord=2)
-
-    return jax.vmap(residual)(xs) / iterate_errors(xs, x_star)
+    K = _validate.num_steps(num_steps)
+    return jax.jit(lambda u_: _lemma6_ratios(problem, update, x0, u_, K))(u)
 
 
 def geometric_spectrum(L, mu, dim):
@@ -253,32 +297,39 @@ def _is_monotone(problem, u, x0, num_steps, step_size):
     return jnp.all(jnp.diff(errs) <= 1e-12 * errs[0])
 
 
-def largest_monotone_step(problem, u, x0, num_steps, num_grid=64, num_bisections=40):
-    r"""Largest gradient-descent step h in (0, 2/L) whose forward-mode error
-    :math:`\dot e^{(k)}` is non-increasing for k ≤ ``num_steps``.
-
-    Scieur et al. Cor. 2 guarantees monotonicity for :math:`h \le \sqrt2/L` when G = 0;
-    a given problem can allow a larger step, since the bound is a worst case over
-    spectra. A grid of ``num_grid`` steps finds the first non-monotone one; bisection
-    between it and its predecessor refines the threshold. Returns ``(h, tolerance)``,
-    the width of the final bracket being the tolerance. Chapter 3.
-    """
-    K = _validate.num_steps(num_steps)
+def _largest_monotone_step(problem, u, x0, K, num_grid, num_bisections):
+    """Traceable body of :func:`largest_monotone_step`."""
     L = problem.smoothness(u)
-    monotone = jax.vmap(lambda h: _is_monotone(problem, u, x0, K, h))
     grid = 2.0 / L * jnp.arange(1, num_grid + 1) / (num_grid + 1)
-    count = jnp.sum(jnp.cumprod(monotone(grid)))
+    ok = jax.vmap(lambda h: _is_monotone(problem, u, x0, K, h))(grid)
+    count = jnp.sum(jnp.cumprod(ok))
     lo = jnp.where(count > 0, grid[jnp.maximum(count - 1, 0)], 0.0)
     hi = jnp.where(count < num_grid, grid[jnp.minimum(count, num_grid - 1)], 2.0 / L)
 
     def bisect(_, bracket):
         lo, hi = bracket
         mid = 0.5 * (lo + hi)
-        ok = _is_monotone(problem, u, x0, K, mid)
-        return jnp.where(ok, mid, lo), jnp.where(ok, hi, mid)
+        good = _is_monotone(problem, u, x0, K, mid)
+        return jnp.where(good, mid, lo), jnp.where(good, hi, mid)
 
     lo, hi = jax.lax.fori_loop(0, num_bisections, bisect, (lo, hi))
     return lo, hi - lo
+
+
+def largest_monotone_step(problem, u, x0, num_steps, num_grid=32, num_bisections=30):
+    r"""Largest gradient-descent step h in (0, 2/L) whose forward-mode error
+    :math:`\dot e^{(k)}` is non-increasing for k ≤ ``num_steps``.
+
+    Scieur et al. Cor. 2 guarantees monotonicity for :math:`h \le \sqrt2/L` when G = 0;
+    a given problem can allow a larger step, since the bound is a worst case over
+    spectra. A grid of ``num_grid`` steps finds the first non-monotone one; bisection
+    between it and its predecessor refines the threshold. Returns ``(h, tolerance)``
+    as floats, the width of the final bracket being the tolerance. Chapter 3.
+    """
+    K = _validate.num_steps(num_steps)
+    run = jax.jit(lambda u_: _largest_monotone_step(problem, u_, x0, K, num_grid,
+                                                    num_bisections))
+    return tuple(float(v) for v in run(u))
 
 
 def curse_peak(rho):
@@ -293,23 +344,16 @@ def curse_peak(rho):
     return int(k[jnp.argmax(k * rho**k)])
 
 
-def _explorer_problem(log10_cond, dim, key):
-    """Spectral quadratic with eigenvalues in [10^-log10_cond, 1] and flat derivative."""
-    lam = geometric_spectrum(1.0, 10.0 ** (-log10_cond), dim)
-    Q, _ = jnp.linalg.qr(jax.random.normal(key, (dim, dim)))
-    H0 = (Q * lam[None, :]) @ Q.T
-    return problems.quadratic(H0, H0 @ (Q @ flat_derivative_weights(lam))), lam
-
-
 def explorer_curves(key, step_scale, log10_cond, init_scale, num_steps=400, dim=20):
     r"""Everything the chapter-3 explorer draws, for gradient descent on a spectral quadratic.
 
-    H has ``dim`` eigenvalues spaced geometrically in :math:`[1/\text{cond}, 1]` (so L = 1)
-    and flat-derivative solution weights; u = 0; step :math:`\alpha` = ``step_scale``/L;
-    :math:`x_0 = x^* + \sigma\|x^*\| d` with a fixed random unit vector d and σ =
-    ``init_scale`` (σ = 0: exact start, no curse term); ``key`` draws Q and d. The
-    three slider values may be traced:
-    jit this with ``num_steps`` and ``dim`` static so that slider changes never recompile.
+    H has ``dim`` eigenvalues spaced geometrically in :math:`[10^{-c}, 1]`
+    (c = ``log10_cond``, so L = 1) and flat-derivative solution weights s; u = 0; step
+    :math:`\alpha` = ``step_scale``/L; :math:`x_0 = x^* + \sigma\|x^*\| d` with a random unit
+    vector d and σ = ``init_scale`` (σ = 0: exact start, no curse term); ``key`` draws
+    the basis Q and d. The solution :math:`x^* = Qs` and :math:`Dx^* = -Q(s/\lambda)` are
+    used in closed form. The three slider values may be traced: jit this with
+    ``num_steps`` and ``dim`` static so that slider changes never recompile.
 
     Returns:
       dict of (K+1,) arrays: ``iterate``, ``forward`` (errors), ``iterate_bound``
@@ -317,15 +361,20 @@ def explorer_curves(key, step_scale, log10_cond, init_scale, num_steps=400, dim=
       ``k_dot``, ``rho``.
     """
     key_q, key_d = jax.random.split(key)
-    problem, _ = _explorer_problem(log10_cond, dim, key_q)
-    u = jnp.zeros(())
-    x_star = problem.x_star(u)
+    lam = geometric_spectrum(1.0, 10.0 ** (-log10_cond), dim)
+    s = flat_derivative_weights(lam)
+    Q, _ = jnp.linalg.qr(jax.random.normal(key_q, (dim, dim)))
+    H0 = (Q * lam[None, :]) @ Q.T
+    x_star, jac = Q @ s, -(Q @ (s / lam))[:, None]
+    problem = problems.quadratic(H0, H0 @ x_star)._replace(
+        x_star=lambda _: x_star, jacobian=lambda _: jac)
     d = jax.random.normal(key_d, (dim,))
     x0 = x_star + init_scale * jnp.linalg.norm(x_star) * d / jnp.linalg.norm(d)
-    curves = error_curves(problem, gradient_descent(problem.f, step_scale), x0, u,
+    curves = error_curves(problem, gradient_descent(problem.f, step_scale), x0, 0.0,
                           num_steps, reverse=False)
-    c = gd_quadratic_constants(problem, u, step_scale, x0)
+    rho = bounds.gd_contraction(step_scale, lam[-1], lam[0])
+    e0, edot0 = jnp.linalg.norm(x0 - x_star), jnp.linalg.norm(jac)
     k = jnp.arange(num_steps + 1)
     return {"iterate": curves.iterate, "forward": curves.forward, "k_dot": curves.k_dot,
-            "iterate_bound": bounds.iterate_bound(k, c.rho, c.e0),
-            "theorem7": bounds.theorem7(k, c.rho, c.gamma, c.e0, c.edot0), "rho": c.rho}
+            "iterate_bound": bounds.iterate_bound(k, rho, e0),
+            "theorem7": bounds.theorem7(k, rho, step_scale, e0, edot0), "rho": rho}

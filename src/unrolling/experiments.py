@@ -53,7 +53,7 @@ from jax.flatten_util import ravel_pytree
 
 from . import _validate, bounds, budget, problems
 
-__all__ = ["SweepResult", "PAPER_RHO", "appendix_c_draw", "appendix_c_plan", "truncation_sweep", "full_sweep",
+__all__ = ["SweepResult", "PAPER_RHO", "appendix_c_draws", "appendix_c_plan", "truncation_sweep", "full_sweep",
            "late_start_tangents", "reallocated_final_errors", "reverse_memory_bytes"]
 
 #: ρ printed in the captions of Mehmood et al. Figs. 3-14, by N.
@@ -121,20 +121,38 @@ def appendix_c_plan(rho_star, fractions=FRACTIONS, omega=3.0, tol=1e-3, max_K=10
     return K, T, T_prime, K_prime
 
 
-def _unit(tree):
-    """A pytree scaled to unit Euclidean norm."""
-    flat, unravel = ravel_pytree(tree)
-    return unravel(flat / jnp.linalg.norm(flat))
+@partial(jax.jit, static_argnums=(1, 2, 3))
+def _raw_draws(key, num_draws, M, N):
+    """A ~ U(0, 1) of shape (D, M, N); b, dA, db, w standard normal (one call per law)."""
+    key_A, key_n = jax.random.split(key)
+    A = jax.random.uniform(key_A, (num_draws, M, N))
+    z = jax.random.normal(key_n, (num_draws, M + M * N + M + N))
+    b, dA, db, w = jnp.split(z, np.cumsum([M, M * N, M]), axis=1)
+    return A, b, dA.reshape(num_draws, M, N), db, w
 
 
-def appendix_c_draw(key, M, N):
-    """One App. C instance (A, b) with unit random directions v ~ (dA, db) and w."""
-    k_inst, k_v, k_w = jax.random.split(key, 3)
-    A, b = problems.least_squares_instance(k_inst, M, N)
-    kA, kb = jax.random.split(k_v)
-    v = _unit((jax.random.normal(kA, (M, N)), jax.random.normal(kb, (M,))))
-    w = _unit(jax.random.normal(k_w, (N,)))
-    return A, b, v, w
+def appendix_c_draws(key, num_draws, M=50, N=10, N_max=40):
+    r"""``num_draws`` App. C instances with unit random directions, as NumPy arrays.
+
+    A has U(0, 1) entries and b standard normal ones (the law of
+    :func:`unrolling.problems.least_squares_instance`); the tangent v = (dA, db) and the
+    cotangent w have standard normal entries and are scaled to unit norm. Everything is
+    drawn at width ``max(N, min(N_max, M))`` and the first N columns are kept, so that one
+    compiled sampler serves every N (the columns of an i.i.d. matrix are i.i.d.): the
+    draws of different N are nested.
+
+    Returns:
+      ``(A, b, (dA, db), w)`` with shapes (D, M, N), (D, M), ((D, M, N), (D, M)), (D, N).
+    """
+    num_draws = _validate.num_steps(num_draws, "num_draws")
+    if num_draws < 1 or not 0 < N <= M:
+        raise ValueError(f"need num_draws >= 1 and 0 < N <= M, got {num_draws}, N={N}, M={M}")
+    raw = _raw_draws(key, num_draws, M, max(N, min(N_max, M)))
+    A, b, dA, db, w = (np.asarray(a) for a in raw)
+    A, dA, w = A[..., :N], dA[..., :N], w[..., :N]
+    v_norm = np.sqrt(np.sum(dA**2, axis=(1, 2)) + np.sum(db**2, axis=1))
+    return A, b, (dA / v_norm[:, None, None], db / v_norm[:, None]), w / np.linalg.norm(
+        w, axis=1, keepdims=True)
 
 
 def _rotated(A, b, v, w, alpha):
@@ -165,7 +183,7 @@ def _forward(r, alpha, T_prime, K_prime, horizon):
     """Masked late-start forward recursion (eq. 20) in rotated coordinates.
 
     Row j: t <- beta * t - alpha (G y_k - h) for T'_j <= k < K'_j. Returns the iterates
-    y_0..y_{H-1}, iterate errors e^(0..H) and forward errors (H + 1, J).
+    iterate errors e^(0..H) and forward errors (H + 1, J).
     """
     def step(carry, k):
         y, t = carry
@@ -173,16 +191,16 @@ def _forward(r, alpha, T_prime, K_prime, horizon):
         drive = (-alpha * (r["G"] @ y - r["h"]))[None]               # C_k v, shared by the rows
         t_next = jnp.where(on, r["beta"][None] * t + drive, t)
         y_next = r["beta"] * y + alpha * r["c"]
-        out = (y, jnp.linalg.norm(y_next - r["y_star"]),
+        out = (jnp.linalg.norm(y_next - r["y_star"]),
                jnp.linalg.norm(t_next - r["t_star"][None], axis=-1))
         return (y_next, t_next), out
 
     y0 = jnp.zeros_like(r["c"])
     t0 = jnp.zeros((T_prime.shape[0], y0.size), y0.dtype)
-    _, (ys, e, edot) = lax.scan(step, (y0, t0), jnp.arange(horizon))
+    _, (e, edot) = lax.scan(step, (y0, t0), jnp.arange(horizon))
     e = jnp.concatenate([jnp.linalg.norm(r["y_star"])[None], e])
     edot = jnp.concatenate([jnp.full((1, T_prime.shape[0]), jnp.linalg.norm(r["t_star"])), edot])
-    return ys, e, edot
+    return e, edot
 
 
 def _reverse_error(r, alpha, S, sigma):
@@ -205,35 +223,51 @@ def _reverse_error(r, alpha, S, sigma):
     return jnp.sqrt(jnp.maximum(sq, 0.0))
 
 
-def _reverse(r, alpha, ys, T_prime, K_prime, horizon, chunk):
-    """Masked truncated reverse sweeps (eq. 12), all rows in one backward pass.
+def _ipow(x, n):
+    """x ** n elementwise for real x of any sign and integer n >= 0."""
+    magnitude = jnp.abs(x) ** n
+    return jnp.where((x < 0) & (n % 2 == 1), -magnitude, magnitude)
 
-    Row j is seeded with w at k = K'_j and accumulates steps T'_j <= i < K'_j. The
-    accumulation S += sum_i xbar_{i+1} y_i^T is done once per chunk (a matrix product).
-    Returns the errors at k = 0, chunk, 2 chunk, ..., horizon: shape (horizon/chunk + 1, J).
+
+def _geometric(x, x_pow, x_pow_m1, n, rtol=1e-7):
+    r"""The matrix :math:`\phi_n(x_a, x_b) = \sum_{m=0}^{n-1} x_a^{n-1-m} x_b^m` for a vector x.
+
+    ``x_pow`` = :math:`x^n` and ``x_pow_m1`` = :math:`x^{n-1}` (computed once per entry).
+    Off the diagonal :math:`\phi_n = (x_a^n - x_b^n)/(x_a - x_b)`; on it, and for entries
+    closer than ``rtol`` (where that quotient would lose digits), :math:`n x_a^{n-1}`.
     """
-    J, N = T_prime.shape[0], ys.shape[1]
-    ys_chunks = ys.reshape(horizon // chunk, chunk, N)
+    diff = x[:, None] - x[None, :]
+    close = jnp.abs(diff) <= rtol * jnp.maximum(jnp.abs(x[:, None]), jnp.abs(x[None, :]))
+    quotient = (x_pow[:, None] - x_pow[None, :]) / jnp.where(close, 1.0, diff)
+    return jnp.where(close, n * x_pow_m1[:, None], quotient)
 
-    def inner(xbar, inp):  # one step i, backwards: returns the masked cotangent xbar_{i+1}
-        i, y = inp
-        xbar = jnp.where((i + 1 == K_prime)[:, None], r["w"][None], xbar)
-        on = ((i >= T_prime) & (i < K_prime))[:, None]
-        g = jnp.where(on, xbar, 0.0)
-        return jnp.where(on, xbar * r["beta"][None], xbar), g
 
-    def outer(carry, inp):
-        xbar, S, sigma = carry
-        c, y_chunk = inp
-        xbar, g = lax.scan(inner, xbar, (c * chunk + jnp.arange(chunk), y_chunk), reverse=True)
-        S = S + jnp.einsum("ija,ib->jab", g, y_chunk)
-        sigma = sigma + g.sum(0)
-        return (xbar, S, sigma), _reverse_error(r, alpha, S, sigma)
+def _reverse_curves(r, alpha, T_prime, K_prime, num_points):
+    r"""Truncated reverse-mode errors of eq. (12) at ``num_points`` indices per row, summed exactly.
 
-    init = (jnp.zeros((J, N)), jnp.zeros((J, N, N)), jnp.zeros((J, N)))
-    _, errs = lax.scan(outer, init, (jnp.arange(horizon // chunk), ys_chunks), reverse=True)
-    top = _reverse_error(r, alpha, init[1], init[2])
-    return jnp.concatenate([errs, top[None]])            # index c <-> k = c * chunk
+    For row j stopped at index k (:math:`T'_j \le k \le K'_j`, :math:`n = K'_j - k` backward
+    steps done), the sweep's output is :math:`\sum_{i=k}^{K'-1}\bar X^{(i+1)} C_i`. In the
+    eigenbasis :math:`\bar X^{(i+1)} = \tilde w \odot \beta^{K'-1-i}` and
+    :math:`\tilde y_i = \tilde y^* + \beta^i \odot (\tilde y_0 - \tilde y^*)` are geometric, so the
+    factored state (:math:`S = \sum_i \bar X^{(i+1)} \tilde y_i^\top`, :math:`\sigma = \sum_i \bar X^{(i+1)}`)
+    has the closed form
+    :math:`S_{ab} = \tilde w_a[\tilde y^*_b\,\phi_n(\beta_a, 1) + (\tilde y_0 - \tilde y^*)_b\,\beta_b^k\,\phi_n(\beta_a, \beta_b)]`,
+    :math:`\sigma_a = \tilde w_a\,\phi_n(\beta_a, 1)`. Returns (J, num_points), entry 0 at
+    k = K' (the sweep's start), the last at k = T' (its output).
+    """
+    idx = _sample_indices(K_prime, T_prime, num_points)             # (J, P) indices k
+    beta, w, y_star = r["beta"], r["w"], r["y_star"]
+    e0 = -y_star                                                     # y0 = 0
+
+    def at(k, K_p):                                                  # one row, one index
+        n = K_p - k
+        beta_n, beta_n_m1 = _ipow(beta, n), _ipow(beta, jnp.maximum(n - 1, 0))
+        psi = (1 - beta_n) / (1 - beta)                              # phi_n(beta_a, 1)
+        phi = _geometric(beta, beta_n, beta_n_m1, n)
+        S = w[:, None] * (jnp.outer(psi, y_star) + phi * (e0 * _ipow(beta, k))[None])
+        return _reverse_error(r, alpha, S[None], (w * psi)[None])[0]
+
+    return jax.vmap(jax.vmap(at, in_axes=(0, None)))(idx, K_prime)   # (J, P)
 
 
 def _sample_indices(lo, hi, num_points):
@@ -242,25 +276,20 @@ def _sample_indices(lo, hi, num_points):
     return jnp.rint(lo[:, None] + s[None] * (hi - lo)[:, None]).astype(int)
 
 
-def _draw_curves(r, alpha, K, T_prime, K_prime, *, horizon, chunk, num_points, q_grid):
+def _draw_curves(r, alpha, K, T_prime, K_prime, *, horizon, num_points, q_grid):
     """All sampled curves and final errors of one draw (vmapped over draws)."""
-    ys, e, edot = _forward(r, alpha, T_prime, K_prime, horizon)
-    rev = _reverse(r, alpha, ys, T_prime, K_prime, horizon, chunk)
+    e, edot = _forward(r, alpha, T_prime, K_prime, horizon)
+    rev = _reverse_curves(r, alpha, T_prime, K_prime, num_points)
     rows = jnp.arange(T_prime.shape[0])
     fwd_idx = _sample_indices(T_prime, K_prime, num_points)
-    rev_idx = _sample_indices(K_prime, T_prime, num_points)
-    k_chunks = jnp.arange(rev.shape[0]) * chunk
-    rev_curve = jax.vmap(lambda k_row, col: jnp.exp(jnp.interp(
-        k_row, k_chunks, jnp.log(jnp.maximum(col, 1e-300)))))(rev_idx, rev.T)
     it_idx = jnp.minimum(jnp.rint(q_grid * K).astype(int), horizon)
-    return dict(iterate=e[it_idx], forward=edot[fwd_idx, rows[:, None]], reverse=rev_curve,
-                forward_final=edot[K_prime, rows], reverse_final=rev[0], iterate_final=e[K_prime])
+    return dict(iterate=e[it_idx], forward=edot[fwd_idx, rows[:, None]], reverse=rev,
+                forward_final=edot[K_prime, rows], reverse_final=rev[:, -1], iterate_final=e[K_prime])
 
 
-@partial(jax.jit, static_argnames=("horizon", "chunk", "num_points"))
-def _sweep_draws(r, alpha, K, T_prime, K_prime, q_grid, *, horizon, chunk, num_points):
-    per_draw = partial(_draw_curves, horizon=horizon, chunk=chunk, num_points=num_points,
-                       q_grid=q_grid)
+@partial(jax.jit, static_argnames=("horizon", "num_points"))
+def _sweep_draws(r, alpha, K, T_prime, K_prime, q_grid, *, horizon, num_points):
+    per_draw = partial(_draw_curves, horizon=horizon, num_points=num_points, q_grid=q_grid)
     return jax.vmap(per_draw)(r, alpha, K, T_prime, K_prime)
 
 
@@ -282,7 +311,7 @@ def truncation_sweep(key, N, step_rule="optimal", num_draws=100, M=50, omega=3.0
     r"""One setting (N, step rule) of Mehmood et al. App. C: median error curves per T.
 
     Args:
-      key: PRNG key; draw d uses ``jax.random.fold_in(key, d)``.
+      key: PRNG key of the draws (:func:`appendix_c_draws`).
       N: columns of A (M rows); step_rule: "optimal" (2/(L+m)) or "short" (1/(3L)).
       num_draws: random instances (the paper: 100); omega: cost ratio ω (the paper: 3).
       fractions: truncation fractions T/K (the paper: 0, 0.1, ..., 0.8).
@@ -292,11 +321,7 @@ def truncation_sweep(key, N, step_rule="optimal", num_draws=100, M=50, omega=3.0
     Returns:
       A :class:`SweepResult` holding only what the figures use (medians over draws).
     """
-    num_draws = _validate.num_steps(num_draws, "num_draws")
-    if num_draws < 1:
-        raise ValueError("num_draws must be >= 1")
-    keys = jax.vmap(lambda d: jax.random.fold_in(key, d))(jnp.arange(num_draws))
-    A, b, v, w = jax.vmap(appendix_c_draw, in_axes=(0, None, None))(keys, M, N)
+    A, b, v, w = appendix_c_draws(key, num_draws, M, N)
     lam = np.linalg.eigvalsh(np.einsum("dmi,dmj->dij", A, A))
     L, m = lam[:, -1], lam[:, 0]
     rho_star = (L - m) / (L + m)
@@ -304,17 +329,16 @@ def truncation_sweep(key, N, step_rule="optimal", num_draws=100, M=50, omega=3.0
     rho = np.asarray(bounds.gd_contraction(alpha, L, m))
     r = _rotated(A, b, v, w, alpha)
     K, T, T_prime, K_prime = appendix_c_plan(rho_star, fractions, omega, tol, max_K)
-    chunk = max(1, int(K_prime.max()) // 256)
-    horizon = chunk * math.ceil(int(K_prime.max()) / chunk)
+    horizon = int(K_prime.max())
     q_grid = np.linspace(0.0, float((K_prime / K[:, None]).max()), num_grid)
-    out = _sweep_draws(r, alpha, K, T_prime, K_prime, q_grid, horizon=horizon, chunk=chunk,
+    out = _sweep_draws(r, alpha, K, T_prime, K_prime, q_grid, horizon=horizon,
                        num_points=num_points)
     out = {name: np.asarray(val) for name, val in out.items()}
     e0, edot0 = np.linalg.norm(r["y_star"], axis=-1), np.linalg.norm(r["t_star"], axis=-1)
     consts = (rho, r["gamma_v"], e0, edot0)
     bound = np.asarray(bounds.truncation_objective(T, K[:, None], omega,
                                                    *(c[:, None] for c in consts)))
-    best, relaxed = _bound_optima(K, omega, *consts, max_K=int(K.max()))
+    best, relaxed = _bound_optima(K, omega, *consts, max_K=max_K)
     med = {name: np.median(val, axis=0) for name, val in out.items()}
     f = np.asarray(fractions, dtype=float)[:, None]
     s = np.linspace(0.0, 1.0, num_points)[None]
@@ -332,9 +356,10 @@ def truncation_sweep(key, N, step_rule="optimal", num_draws=100, M=50, omega=3.0
 
 
 def full_sweep(key, Ns=(2, 5, 10, 20, 30, 40), step_rules=("optimal", "short"), **kwargs):
-    """The whole App. C sweep: ``{(N, step_rule): SweepResult}``; draws of one N are shared
-    by both step rules (key folded with N). ``kwargs`` go to :func:`truncation_sweep`."""
-    return {(N, rule): truncation_sweep(jax.random.fold_in(key, N), N, rule, **kwargs)
+    """The whole App. C sweep: ``{(N, step_rule): SweepResult}``, all with the same ``key``
+    (both step rules see the same draws; draws of different N are nested, see
+    :func:`appendix_c_draws`). ``kwargs`` go to :func:`truncation_sweep`."""
+    return {(N, rule): truncation_sweep(key, N, rule, **kwargs)
             for N in Ns for rule in step_rules}
 
 

@@ -18,8 +18,13 @@ Chebyshev method the time-varying pair of :func:`chebyshev_coefficients`.
 
 The *master identity* (Scieur et al. Thm 1) expresses the Jacobian error of the
 unrolled iterates through :math:`P_t` and :math:`P_t'`; see :func:`master_identity`.
-Derived in chapter 3 (``book/03_curse``).
+Derived in chapter 3 (``book/03_curse``). The functions are jit-compiled (the
+number of steps and the ``residual`` callables are static), so that a notebook
+evaluating them a few times compiles each once instead of op by op.
 """
+import functools
+
+import jax
 import jax.numpy as jnp
 from jax import lax
 
@@ -30,6 +35,7 @@ __all__ = ["gd_coefficients", "heavy_ball_coefficients", "chebyshev_coefficients
            "apply_residual", "jacobian_factors", "worst_case_factors", "master_identity"]
 
 
+@functools.partial(jax.jit, static_argnames=("num_steps",))
 def gd_coefficients(step_size, num_steps):
     """Step sizes and momenta ``(h_t, m_t)``, t < num_steps, of gradient descent: (h, 0)."""
     T = _validate.num_steps(num_steps)
@@ -37,12 +43,14 @@ def gd_coefficients(step_size, num_steps):
     return h, jnp.zeros_like(h)
 
 
+@functools.partial(jax.jit, static_argnames=("num_steps",))
 def heavy_ball_coefficients(step_size, momentum, num_steps):
     r"""``(h_t, m_t)`` of Polyak's heavy ball with :math:`x_{-1} = x_0`: constant (α, β)."""
     h, _ = gd_coefficients(step_size, num_steps)
     return h, jnp.full_like(h, momentum)
 
 
+@functools.partial(jax.jit, static_argnames=("num_steps",))
 def chebyshev_coefficients(L, mu, num_steps):
     r"""``(h_t, m_t)`` of the Chebyshev method on the spectrum [mu, L].
 
@@ -66,6 +74,7 @@ def chebyshev_coefficients(L, mu, num_steps):
     return 2.0 * omega / (L + mu), omega - 1.0
 
 
+@jax.jit
 def residual_polynomials(step_sizes, momenta, lam):
     r"""Values of :math:`P_t(\lambda)` and :math:`P_t'(\lambda)` for t = 0, ..., T.
 
@@ -92,6 +101,7 @@ def residual_polynomials(step_sizes, momenta, lam):
     return jnp.concatenate([one[None], P]), jnp.concatenate([zero[None], dP])
 
 
+@functools.partial(jax.jit, static_argnames=("num_steps",))
 def gd_residual(step_size, num_steps, lam):
     r"""Gradient descent in closed form: :math:`P_t = (1 - h\lambda)^t`,
     :math:`P_t' = -h t (1 - h\lambda)^{t-1}`, for t = 0, ..., num_steps (Scieur Example 2)."""
@@ -107,6 +117,7 @@ def chebyshev_residual(L, mu, num_steps, lam):
     return residual_polynomials(*chebyshev_coefficients(L, mu, num_steps), lam)
 
 
+@functools.partial(jax.jit, static_argnames=("residual",))
 def apply_residual(H, residual, e0):
     r"""Iterate errors predicted by the residual polynomials, :math:`P_t(H)(x_0 - x^*)`
     (Scieur et al. eq. 4), for t = 0..T: shape (T + 1, n).
@@ -120,6 +131,7 @@ def apply_residual(H, residual, e0):
     return (P * (V.T @ jnp.asarray(e0))[None]) @ V.T
 
 
+@jax.jit
 def jacobian_factors(P, dP, lam):
     r"""The two factors of the master identity: :math:`P_t(\lambda) - \lambda P_t'(\lambda)`
     (acting on :math:`\partial x_0 - \partial x_*`) and :math:`P_t'(\lambda)` (acting on G).
@@ -131,6 +143,7 @@ def jacobian_factors(P, dP, lam):
     return P - jnp.broadcast_to(lam, P.shape) * dP, dP
 
 
+@jax.jit
 def worst_case_factors(P, dP, lam):
     r"""Maxima over the points ``lam`` (a grid of [mu, L], last axis) of
     :math:`|P_t - \lambda P_t'|` and :math:`|P_t'|`, each of shape (T + 1,).
@@ -142,6 +155,7 @@ def worst_case_factors(P, dP, lam):
     return jnp.abs(a).max(-1), jnp.abs(b).max(-1)
 
 
+@functools.partial(jax.jit, static_argnames=("residual", "eigenbasis"))
 def master_identity(H, residual, jac0_err, G, eigenbasis=False):
     r"""Jacobian errors predicted by Scieur et al.'s master identity (Thm 1):
 

@@ -188,7 +188,7 @@ def spectral_quadratic(key, eigenvalues, solution_weights=None):
     """
     lam = jnp.asarray(eigenvalues)
     traced = isinstance(lam, jax.core.Tracer)  # under jit the values are not known
-    if lam.ndim != 1 or not (traced or bool(jnp.all(lam > 0))):
+    if lam.ndim != 1 or not (traced or bool((jax.device_get(lam) > 0).all())):
         raise ValueError("eigenvalues must be a 1-d array of positive numbers")
     s = jnp.ones_like(lam) if solution_weights is None else jnp.asarray(solution_weights)
     _validate.same_shape(s, lam, "solution_weights", "eigenvalues")

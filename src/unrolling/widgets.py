@@ -114,11 +114,12 @@ def ch1_contraction(step_fraction=0.5, condition_number=30.0):
     errs = np.asarray(_ch1_errors(jnp.asarray([alpha, alpha_opt]), jnp.asarray(lam)))
     rho = float(bounds.gd_contraction(alpha, L, mu))
     bound = np.asarray(bounds.iterate_bound(np.arange(CH1_STEPS + 1), rho, errs[0, 0]))
+    # Labels that change with the sliders are plain text: parsing new mathtext
+    # strings would dominate the update time.
     return plotting.iterate_error_figure(
-        {fr"$\alpha = {step_fraction:.2f}\cdot 2/L$": errs[0],
-         r"$\alpha = 2/(L+\mu)$": errs[1]},
+        {f"α = {step_fraction:.2f} · 2/L": errs[0], r"$\alpha = 2/(L+\mu)$": errs[1]},
         bounds={r"$\rho(\alpha)^k e^{(0)}$": bound},
-        title=fr"$\kappa = {condition_number:.0f}$, $\rho(\alpha) = {rho:.4f}$")
+        title=f"κ = {condition_number:.0f},  ρ(α) = {rho:.4f}")
 
 
 def ch1_contraction_explorer():
@@ -143,9 +144,9 @@ def _ch2_errors_fn(init_scale, step_fraction):
     r"""Iterate and forward-mode derivative errors of gradient descent on ridge.
 
     :math:`f(x, u) = \tfrac12\|Ax - b\|^2 + \tfrac u2\|x\|^2` on the diabetes data
-    (u = ``CH2_WEIGHT``),
-    step :math:`\alpha = s \cdot 2/(L + \mu)`, start :math:`x^{(0)} = c\,\mathbf 1`
-    (c = ``init_scale``); returns :math:`(e^{(k)}, \dot e^{(k)})_{k \le K}`.
+    (u = ``CH2_WEIGHT``), step :math:`\alpha = s \cdot 2/(L + \mu)`, start
+    :math:`x^{(0)} = c\,\mathbf 1` (c = ``init_scale``); returns
+    :math:`(e^{(k)}, \dot e^{(k)})_{k \le K}`.
     """
     from sklearn.datasets import load_diabetes
 
@@ -179,8 +180,8 @@ def ch2_unrolling_errors(init_scale=0.0, step_fraction=1.0):
     r"""Chapter 2 explorer: iterate error and derivative error of unrolled gradient descent.
 
     Ridge regression in its weight u (``CH2_WEIGHT``) on the diabetes data of
-    chapter 1, x0 = ``init_scale`` times
-    the all-ones vector, step size ``step_fraction`` times 2/(L + μ), K = ``CH2_STEPS``.
+    chapter 1, x0 = ``init_scale`` times the all-ones vector, step size
+    ``step_fraction`` times 2/(L + μ), K = ``CH2_STEPS``.
     Draws :func:`unrolling.plotting.unrolling_errors_figure`; the derivative is the
     forward-mode Jacobian :math:`\dot X^{(k)}` against the closed form :math:`Dx^\star`.
     """
@@ -206,7 +207,7 @@ def ch2_unrolling_errors_explorer():
 #: Chapter 5 explorer: the chapter's synthetic ridge task (data key CH5_DATA_KEY), a
 #: poor cold start x0 = CH5_X0_SCALE * N(0, I) (key CH5_X0_KEY), CH5_OUTER outer steps
 #: from u0 = 0 with unrolled hypergradients, at most CH5_MAX_INNER inner steps.
-CH5_DATA_KEY, CH5_X0_KEY, CH5_X0_SCALE, CH5_OUTER, CH5_MAX_INNER = 1, 2, 10.0, 30, 2000
+CH5_DATA_KEY, CH5_X0_KEY, CH5_X0_SCALE, CH5_OUTER, CH5_MAX_INNER = 1, 2, 10.0, 40, 2000
 
 
 def ch5_setup():
