@@ -37,8 +37,21 @@ def time_explorer(draw, defaults, variations, repeats):
     return times, cpu
 
 
+def reference_ms(repeats=5):
+    """Median wall ms to draw and render a one-line figure: how fast is this machine now?"""
+    import matplotlib.pyplot as plt
+
+    def one_line():
+        fig, ax = plt.subplots()
+        ax.plot([0.0, 1.0])
+        return fig
+    return statistics.median(time_explorer(one_line, {}, [], repeats)[0])
+
+
 def main(repeats=5):
     plotting.use_style()
+    print(f"reference: a one-line figure renders in {reference_ms():.1f} ms here "
+          "(a busy machine inflates every figure below alike)")
     if not widgets.EXPLORERS:
         print("no explorer registered in unrolling.widgets.EXPLORERS")
         return 0

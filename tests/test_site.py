@@ -42,7 +42,8 @@ from conftest import ROOT, toc_documents
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = pathlib.Path("/usr/bin/chromium")
+#: Debian's Chromium (the environment variable CHROMIUM may name another binary).
+CHROMIUM = pathlib.Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 ASSETS = ROOT / "tests" / "site_assets"

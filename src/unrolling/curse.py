@@ -23,6 +23,7 @@ from typing import NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from . import _validate, bounds, problems
@@ -30,8 +31,13 @@ from .derivatives import forward_mode, iterate, reverse_mode
 from .errors import derivative_errors, iterate_errors
 from .methods import chebyshev, gradient_descent, heavy_ball
 
+#: XLA options for this module's compiled programs: their problems are small, so
+#: compilation dominates and a lightly optimized program (LLVM -O0) is the faster
+#: trade (about half the compile time for a few milliseconds more per run).
+FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
+
 __all__ = ["ErrorCurves", "error_curves", "quadratic_error_curves", "huber_curves",
-           "loss_comparison", "with_solution", "quadratic_data", "scieur_constants",
+           "loss_comparison", "with_solution", "gd_curves", "hessian_eigenvalues", "quadratic_data", "scieur_constants",
            "suboptimality", "eigen_errors", "Theorem7Constants", "gd_quadratic_constants",
            "lemma6_ratios", "geometric_spectrum", "flat_derivative_weights",
            "largest_monotone_step", "curse_peak", "explorer_curves"]
@@ -78,9 +84,26 @@ def error_curves(problem, update, x0, u, num_steps, reverse=True, norm="fro"):
     return ErrorCurves(e, fwd, rev, suboptimality(problem, xs, u), jnp.argmax(fwd), k_bar)
 
 
-@functools.partial(jax.jit, static_argnames=("num_steps", "method", "reverse"))
-def _quadratic_error_curves(H0, c, x0, step_size, num_steps, u, momentum, method, reverse):
-    problem = problems.quadratic(H0, c)
+def _target_scale_problem(H0, c):
+    r"""The quadratic :math:`\tfrac12 x^\top H_0 x - (1 + u)c^\top x` in the scale u of its
+    linear term: :math:`x^*(u) = (1 + u)H_0^{-1}c`, :math:`Dx^*(u) = H_0^{-1}c`."""
+    def f(x, u):
+        return 0.5 * x @ (H0 @ x) - (1.0 + u) * (c @ x)
+    base = problems.quadratic(H0, c)
+    return base._replace(f=f, x_star=lambda u: (1.0 + u) * base.x_star(0.0),
+                         jacobian=lambda u: base.x_star(0.0)[:, None],
+                         smoothness=lambda u: base.smoothness(0.0),
+                         strong_convexity=lambda u: base.strong_convexity(0.0))
+
+
+@functools.partial(jax.jit, static_argnames=("num_steps", "method", "reverse", "parameter"),
+                   compiler_options=FAST_COMPILE)
+def _quadratic_error_curves(H0, c, x0, step_size, num_steps, u, momentum, method, reverse,
+                            parameter):
+    if parameter == "ridge":
+        problem = problems.quadratic(H0, c)
+    else:
+        problem = _target_scale_problem(H0, c)
     if method == "gd":
         update, state = gradient_descent(problem.f, step_size), x0
     elif method == "heavy_ball":
@@ -92,7 +115,7 @@ def _quadratic_error_curves(H0, c, x0, step_size, num_steps, u, momentum, method
 
 
 def quadratic_error_curves(H0, c, x0, step_size, num_steps, u=0.0, momentum=0.0,
-                           method="gd", reverse=True):
+                           method="gd", reverse=True, parameter="ridge"):
     r""":func:`error_curves` on :func:`unrolling.problems.quadratic` ``(H0, c)`` in its ridge
     weight u, as NumPy arrays. Compiled once per shape, ``num_steps``, ``method`` and
     ``reverse``: the data, x0, the step size, u and the momentum are traced, so a
@@ -102,11 +125,19 @@ def quadratic_error_curves(H0, c, x0, step_size, num_steps, u=0.0, momentum=0.0,
     ``"heavy_ball"`` (:func:`unrolling.methods.heavy_ball` from ``(x0, x0)``) or
     ``"chebyshev"`` (:func:`unrolling.methods.chebyshev` on the exact spectrum bounds
     of :math:`H_0 + uI`; ``step_size`` and ``momentum`` are then unused).
+
+    ``parameter`` is ``"ridge"`` (u is the ridge weight, entering the Hessian) or
+    ``"target_scale"``: :math:`f = \tfrac12 x^\top H_0 x - (1 + u)c^\top x`, u scaling the
+    linear term (the targets of a regression), so that :math:`\partial_u \nabla_x f = -c`
+    does not depend on x and Γ = 0 (no curse; chapter 3).
     """
     if method not in ("gd", "heavy_ball", "chebyshev"):
         raise ValueError(f'method must be "gd", "heavy_ball" or "chebyshev", got {method!r}')
+    if parameter not in ("ridge", "target_scale"):
+        raise ValueError(f'parameter must be "ridge" or "target_scale", got {parameter!r}')
     return jax.device_get(_quadratic_error_curves(
-        H0, c, x0, step_size, _validate.num_steps(num_steps), u, momentum, method, reverse))
+        H0, c, x0, step_size, _validate.num_steps(num_steps), u, momentum, method, reverse,
+        parameter))
 
 
 def with_solution(problem, u):
@@ -114,11 +145,38 @@ def with_solution(problem, u):
     program) and returned as constants by ``x_star`` / ``jacobian``: valid at this u
     only. Spares every later compiled program the solver of problems without a
     closed form (logistic, Huber)."""
-    x_star, jac = jax.jit(lambda u_: (problem.x_star(u_), problem.jacobian(u_)))(u)
+    x_star, jac = jax.jit(lambda u_: (problem.x_star(u_), problem.jacobian(u_)),
+                          compiler_options=FAST_COMPILE)(u)
     return problem._replace(x_star=lambda _: x_star, jacobian=lambda _: jac)
 
 
-@functools.partial(jax.jit, static_argnames=("num_steps", "gamma_steps"))
+def gd_curves(problem, x0, u, step_sizes, num_steps):
+    r""":func:`error_curves` (no reverse sweep) of gradient descent on any problem for
+    several step sizes, as one compiled program (a vmap over the steps): a list of
+    :class:`ErrorCurves` of NumPy arrays, one per step size. For problems without a
+    closed-form solution pass :func:`with_solution` first, so that the solver is not
+    compiled in."""
+    K = _validate.num_steps(num_steps)
+
+    def run(steps):
+        return jax.vmap(lambda h: error_curves(problem, gradient_descent(problem.f, h), x0, u,
+                                               K, reverse=False))(steps)
+    steps = jnp.asarray(step_sizes, dtype=jnp.result_type(float))
+    out = jax.device_get(jax.jit(run, compiler_options=FAST_COMPILE)(steps))
+    return [jax.tree.map(lambda a, i=i: a[i], out) for i in range(steps.shape[0])]
+
+
+def hessian_eigenvalues(problem, u):
+    r"""Eigenvalues (ascending) of :math:`\nabla_x^2 f(x^*(u), u)`, the local curvature at the
+    solution, as a NumPy array: for logistic regression they are far inside the global
+    bounds, and :math:`2/(\lambda_1 + \lambda_n)` is the step with the fastest local rate."""
+    def eigenvalues(u_):
+        return jnp.linalg.eigvalsh(jax.hessian(problem.f)(problem.x_star(u_), u_))
+    return jax.device_get(jax.jit(eigenvalues, compiler_options=FAST_COMPILE)(u))
+
+
+@functools.partial(jax.jit, static_argnames=("num_steps", "gamma_steps"),
+                   compiler_options=FAST_COMPILE)
 def _huber_curves(A, b, delta, u, x0, step_size, num_steps, gamma_steps):
     problem = problems.huber_regression(A, b, delta)
     x_star = problem.x_star(u)                         # one Newton solve, shared below
@@ -160,8 +218,8 @@ def loss_comparison(A, b, u, deltas, num_steps):
     eigenvalues = jnp.linalg.eigvalsh(H0)
     step = 2.0 / float(eigenvalues[-1] + eigenvalues[0] + 2 * u)
     x0 = jnp.zeros(A.shape[1], A.dtype)
-    curves = {"squared loss": quadratic_error_curves(H0, c, x0, step, num_steps, u=u,
-                                                     reverse=False)}
+    # reverse=True only to share the compiled program of the chapter's other runs
+    curves = {"squared loss": quadratic_error_curves(H0, c, x0, step, num_steps, u=u)}
     gammas = {}
     for delta in deltas:
         curves[f"Huber, δ = {delta:g}"], ratios = huber_curves(A, b, delta, u, x0, step,
@@ -178,7 +236,7 @@ def quadratic_data(problem, u=0.0):
         x = jnp.zeros_like(jnp.ravel(problem.x_star(u_)))
         eye = jnp.eye(x.size, dtype=x.dtype)
         return jax.hessian(problem.f)(x, u_) - u_ * eye, -jax.grad(problem.f)(x, u_)
-    return jax.jit(data)(u)
+    return jax.jit(data, compiler_options=FAST_COMPILE)(u)
 
 
 def scieur_constants(problem, u, x0):
@@ -188,7 +246,7 @@ def scieur_constants(problem, u, x0):
     def constants(u_):
         mixed = jax.jacfwd(jax.grad(problem.f), 1)(x0, u_)
         return jnp.linalg.norm(problem.jacobian(u_)), jnp.linalg.norm(jnp.ravel(mixed))
-    return tuple(float(v) for v in jax.jit(constants)(u))
+    return tuple(float(v) for v in jax.jit(constants, compiler_options=FAST_COMPILE)(u))
 
 
 def suboptimality(problem, xs, u):
@@ -199,7 +257,7 @@ def suboptimality(problem, xs, u):
     return jax.vmap(lambda x: problem.f(x.reshape(x_star.shape), u))(xs[:, :n]) - f_star
 
 
-@jax.jit
+@functools.partial(jax.jit, compiler_options=FAST_COMPILE)
 def eigen_errors(H, derivs, reference):
     r"""Absolute eigen-components :math:`|v_i^\top(\dot X^{(k)} - Dx^*)|` of scalar-parameter
     Jacobian errors, in the eigenbasis of H (ascending eigenvalues): shape (K+1, n).
@@ -238,7 +296,7 @@ def gd_quadratic_constants(problem, u, step_size, x0):
             gamma=jnp.asarray(step_size, dtype=jnp.result_type(float)),
             e0=jnp.linalg.norm(jnp.ravel(x0) - jnp.ravel(x_star)),
             edot0=jnp.linalg.norm(problem.jacobian(u_)))
-    return jax.jit(constants)(u)
+    return jax.jit(constants, compiler_options=FAST_COMPILE)(u)
 
 
 def _lemma6_ratios(problem, update, x0, u, num_steps):
@@ -269,7 +327,8 @@ def lemma6_ratios(problem, update, x0, u, num_steps):
     smallest valid Γ along the run. For plain iterations (state = x) only.
     """
     K = _validate.num_steps(num_steps)
-    return jax.jit(lambda u_: _lemma6_ratios(problem, update, x0, u_, K))(u)
+    return jax.jit(lambda u_: _lemma6_ratios(problem, update, x0, u_, K),
+                   compiler_options=FAST_COMPILE)(u)
 
 
 def geometric_spectrum(L, mu, dim):
@@ -328,7 +387,8 @@ def largest_monotone_step(problem, u, x0, num_steps, num_grid=32, num_bisections
     """
     K = _validate.num_steps(num_steps)
     run = jax.jit(lambda u_: _largest_monotone_step(problem, u_, x0, K, num_grid,
-                                                    num_bisections))
+                                                    num_bisections),
+                  compiler_options=FAST_COMPILE)
     return tuple(float(v) for v in run(u))
 
 
@@ -340,8 +400,8 @@ def curse_peak(rho):
     except to size the range). Chapter 3, exercise on the peak location.
     """
     _validate.in_range(rho, "rho", 0.0, 1.0, low_open=True, high_open=True)
-    k = jnp.arange(1, int(10.0 / -jnp.log(rho)) + 3, dtype=jnp.result_type(float))
-    return int(k[jnp.argmax(k * rho**k)])
+    k = np.arange(1, int(10.0 / -np.log(float(rho))) + 3, dtype=float)
+    return int(k[np.argmax(k * float(rho) ** k)])
 
 
 def explorer_curves(key, step_scale, log10_cond, init_scale, num_steps=400, dim=20):

@@ -22,6 +22,8 @@ either a value (then :math:`D x^{(0)} = 0`) or a callable ``x0(u)``.
 ``lax.scan`` allows both forward- and reverse-mode autodiff through the loop;
 ``lax.while_loop`` would allow forward mode only.
 """
+import functools
+
 import jax
 import jax.numpy as jnp
 from jax import lax
@@ -105,6 +107,33 @@ def _path(update, x, u, num_steps):
     return lax.scan(lambda x, _: (update(x, u), x), x, None, length=num_steps)[1]
 
 
+def _compiled(*static_argnums):
+    """Decorator: run the function through ``jax.jit`` with the given arguments static
+    (the update map, a callable x0, step counts), falling back to plain tracing when
+    one of them is not hashable.
+
+    An eager ``lax.scan`` (or ``jax.jacfwd``) compiles on every call; this way a call
+    with an update map seen before reuses the compiled program.
+    """
+    def decorate(core):
+        jitted = jax.jit(core, static_argnums=static_argnums)
+
+        @functools.wraps(core)
+        def call(*args):
+            try:
+                hash(tuple(args[i] for i in static_argnums))
+            except TypeError:
+                return core(*args)
+            return jitted(*args)
+        return call
+    return decorate
+
+
+def _split(x0):
+    """(x0_fn, x0_value): a callable x0 goes to the static slot, a value to the traced one."""
+    return (x0, None) if callable(x0) else (None, x0)
+
+
 def iterate(update, x0, u, num_steps):
     r"""Iterates :math:`x^{(0)}, \dots, x^{(K)}` of :math:`x^{(k+1)} = \mathcal A(x^{(k)}, u)`.
 
@@ -118,8 +147,12 @@ def iterate(update, x0, u, num_steps):
       Array of shape ``(K + 1, n)``: row k is the flattened :math:`x^{(k)}`.
       Under ``jax.jit``, ``iterate(...)[-1]`` stores no path. Chapter 1.
     """
-    K = _validate.num_steps(num_steps)
-    x_init, u = _setup(update, x0, u)
+    return _iterate(update, *_split(x0), u, _validate.num_steps(num_steps))
+
+
+@_compiled(0, 1, 4)
+def _iterate(update, x0_fn, x0_value, u, K):
+    x_init, u = _setup(update, x0_fn or x0_value, u)
 
     def step(x, _):
         x_next = update(x, u)
@@ -164,6 +197,14 @@ def forward_mode(update, x0, u, num_steps, start=0, v=None):
     """
     K = _validate.num_steps(num_steps)
     T = _validate.index(start, K, "start")
+    if v is not None:
+        _validate.same_shape(v, u, "v", "u")
+    return _forward_mode(update, *_split(x0), u, v, K, T)
+
+
+@_compiled(0, 1, 5, 6)
+def _forward_mode(update, x0_fn, x0_value, u, v, K, T):
+    x0 = x0_fn or x0_value
     x_init, u = _setup(update, x0, u)
 
     def jvp_step(x, x_dot, u_dot):  # (A(x, u), B x_dot + C u_dot)
@@ -177,7 +218,6 @@ def forward_mode(update, x0, u, num_steps, start=0, v=None):
         def flat(X_dot):  # (n, p)
             return _flat_rows(X_dot).T
     else:
-        _validate.same_shape(v, u, "v", "u")
         u_dot, step_cols, flat = _cast_like(v, u), jvp_step, _flat
         X_dot0 = _x0_tangent(x0, x_init, u, u_dot)
 
@@ -218,6 +258,14 @@ def reverse_mode(update, x0, u, num_steps, stop=0, w=None):
     """
     K = _validate.num_steps(num_steps)
     T = _validate.index(stop, K, "stop")
+    if w is not None:
+        _validate.same_shape(w, x0(u) if callable(x0) else x0, "w", "x")
+    return _reverse_mode(update, *_split(x0), u, w, K, T)
+
+
+@_compiled(0, 1, 5, 6)
+def _reverse_mode(update, x0_fn, x0_value, u, w, K, T):
+    x0 = x0_fn or x0_value
     x_init, u = _setup(update, x0, u)
     if w is None:  # one cotangent per coordinate of x, batched along a leading axis
         X_bar = _basis(x_init)
@@ -225,7 +273,6 @@ def reverse_mode(update, x0, u, num_steps, stop=0, w=None):
         U_bar = jax.tree.map(lambda a: jnp.zeros((n,) + a.shape, a.dtype), u)
         pull, flat = (lambda pullback, rows: jax.vmap(pullback)(rows)), _flat_rows
     else:
-        _validate.same_shape(w, x_init, "w", "x")
         X_bar, U_bar = _cast_like(w, x_init), jax.tree.map(jnp.zeros_like, u)
         pull, flat = (lambda pullback, row: pullback(row)), _flat
     pull0 = jax.vjp(x0, u)[1] if callable(x0) else None
@@ -270,10 +317,18 @@ def implicit_jacobian(update, x, u, v=None, w=None):
     """
     if v is not None and w is not None:
         raise ValueError("give at most one of v (tangent) and w (cotangent)")
+    if w is not None:
+        _validate.same_shape(w, x, "w", "x")
+    if v is not None:
+        _validate.same_shape(v, u, "v", "u")
+    return _implicit_jacobian(update, x, u, v, w)
+
+
+@_compiled(0)
+def _implicit_jacobian(update, x, u, v, w):
     A, x_flat, u_flat = _partials(update, x, u)
     I_minus_B = jnp.eye(x_flat.size, dtype=x_flat.dtype) - jax.jacfwd(A, 0)(x_flat, u_flat)
     if w is not None:
-        _validate.same_shape(w, x, "w", "x")
         y = jnp.linalg.solve(I_minus_B.T, ravel_pytree(w)[0])          # y = (I - B)^{-T} w
         return jax.vjp(lambda u_: A(x_flat, u_), u_flat)[1](y)[0]
     if v is not None:
@@ -293,10 +348,18 @@ def one_step_jacobian(update, x, u, v=None, w=None):
     """
     if v is not None and w is not None:
         raise ValueError("give at most one of v (tangent) and w (cotangent)")
+    if w is not None:
+        _validate.same_shape(w, x, "w", "x")
+    if v is not None:
+        _validate.same_shape(v, u, "v", "u")
+    return _one_step_jacobian(update, x, u, v, w)
+
+
+@_compiled(0)
+def _one_step_jacobian(update, x, u, v, w):
     A, x_flat, u_flat = _partials(update, x, u)
     A_u = lambda u_: A(x_flat, u_)  # noqa: E731
     if w is not None:
-        _validate.same_shape(w, x, "w", "x")
         return jax.vjp(A_u, u_flat)[1](ravel_pytree(w)[0])[0]
     if v is not None:
         return jax.jvp(A_u, (u_flat,), (_tangent(v, u),))[1]

@@ -24,11 +24,11 @@ def derivative_errors(derivs, reference, norm="fro"):
       norm: ``"fro"`` (Frobenius, Scieur et al.) or ``"op"`` (spectral norm, Mehmood
         et al. and Bolte et al.); the two coincide for vectors and for p = 1.
     """
+    if norm not in ("fro", "op"):
+        raise ValueError(f'norm must be "fro" or "op", got {norm!r}')
     diff = jnp.asarray(derivs) - jnp.asarray(reference)[None]
     if diff.ndim == 2:
         return jnp.linalg.norm(diff, axis=-1)
     if norm == "fro":
         return jnp.linalg.norm(diff, axis=(-2, -1))
-    if norm == "op":
-        return jnp.linalg.norm(diff, ord=2, axis=(-2, -1))
-    raise ValueError(f'norm must be "fro" or "op", got {norm!r}')
+    return jnp.linalg.norm(diff, ord=2, axis=(-2, -1))

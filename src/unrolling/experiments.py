@@ -16,30 +16,30 @@ for random unit directions v (shape of u) and w (shape of x), one pair per draw.
 
 **Per-draw K, vectorized.** K depends on the draw through :math:`\rho^*`, so the
 draws do not share K, T, T' or K'. We keep the paper's per-draw definitions and
-vectorize with :func:`jax.vmap` anyway: every draw runs for the same static horizon
-(the largest K' over the draws of one N) and each row of the derivative recursion
-is *masked*: a forward row is active for :math:`T' \le k < K'` (zero before, frozen
-after), a reverse row is seeded with w at :math:`k = K'` and frozen below T'.
-Curves of different draws are then compared at the same *fraction of their own K*:
-each curve is sampled at ``num_points`` points evenly spaced between its two ends
-(so the end points — the final errors — are exact), and plotted against
-:math:`k/K`. For N >= 30 every draw has K = 1000, so k/K is simply the iteration
-count divided by 1000. Medians over the draws are taken point by point.
+vectorize over the draws with :func:`jax.vmap` anyway: every draw runs for the same
+static horizon (the largest K' over the draws of one N) and each row of the forward
+recursion is *masked* — active for :math:`T' \le k < K'`, zero before, frozen after.
+Curves of different draws are compared at the same *fraction of their own K*: each
+curve is sampled at ``num_points`` points evenly spaced between its two ends (so the
+end points, the final errors, are exact) and plotted against :math:`k/K`. For
+N >= 30 every draw has K = 1000, so k/K is the iteration count divided by 1000.
+Medians over the draws are taken point by point; only the medians are kept.
 
-**Keeping the work small.** Gradient descent on least squares has a constant
-:math:`B_k = I - \alpha H`. We factor the parameter dependence through
-:math:`p = (H, c) = (A^\top A, A^\top b)` (chain rule: the tangent v is pushed forward
-once to :math:`(dH, dc) = (dA^\top A + A^\top dA,\; dA^\top b + A^\top db)`, the cotangent
-is pulled back through the same map) and work in the eigenbasis of H, where
-:math:`B_k` is diagonal. The forward recursion then costs O(N) per row and step
-plus one shared O(N^2) product, and the reverse accumulation
-:math:`\bar U \mathrel{+}= \bar X^{(k+1)} C_k` is done in chunks of ``chunk`` steps by one
-matrix product. Errors are measured in the original coordinates' norms (the
-change of basis is orthogonal; the reverse error
-:math:`\|w^\top\bar U - w^\top Dx^*\|` over :math:`u = (A, b)` is evaluated by a Gram
-identity in O(N^2)). ``tests/test_experiments.py`` checks every curve against
-:func:`unrolling.forward_mode` / :func:`unrolling.reverse_mode` on small draws.
-Chapter 4.
+**Keeping the work small.** Gradient descent on least squares has the constant
+:math:`B_k = B = I - \alpha H`, :math:`H = A^\top A`. We factor the parameter
+dependence through :math:`p = (H, c) = (A^\top A, A^\top b)` (chain rule: the tangent v
+is pushed forward once to :math:`(dH, dc) = (dA^\top A + A^\top dA,\; dA^\top b + A^\top db)`,
+the cotangent is pulled back through the same map) and work in the eigenbasis of H,
+where B is diagonal. Forward mode then *runs* eq. (20): O(N) per row and step plus
+one shared O(N^2) product :math:`C_k v`. For reverse mode, whose state
+:math:`\bar U` is an N x N matrix per row, accumulating eq. (12) step by step would
+cost O(N^2) per row and step; instead its partial sums are evaluated exactly at the
+sampled indices (both factors of :math:`\bar X^{(i+1)} C_i` are geometric sequences in
+the eigenbasis, see :func:`_reverse_curves`). Norms are those of the original
+coordinates (the change of basis is orthogonal; the reverse error over u = (A, b)
+comes from a Gram identity, :func:`_reverse_error`). ``tests/test_experiments.py``
+checks every sampled value against :func:`unrolling.forward_mode` and
+:func:`unrolling.reverse_mode`, which run the plain recursions. Chapter 4.
 """
 import math
 from functools import partial
@@ -53,8 +53,9 @@ from jax.flatten_util import ravel_pytree
 
 from . import _validate, bounds, budget, problems
 
-__all__ = ["SweepResult", "PAPER_RHO", "appendix_c_draws", "appendix_c_plan", "truncation_sweep", "full_sweep",
-           "late_start_tangents", "reallocated_final_errors", "reverse_memory_bytes"]
+__all__ = ["SweepResult", "PAPER_RHO", "appendix_c_draws", "appendix_c_plan", "truncation_sweep",
+           "full_sweep", "late_start_tangents", "reallocated_final_errors", "reverse_memory_bytes",
+           "Demo", "demo_quadratic", "late_start_errors", "budget_curves"]
 
 #: ρ printed in the captions of Mehmood et al. Figs. 3-14, by N.
 PAPER_RHO = {2: 0.763526, 5: 0.921979, 10: 0.974362, 20: 0.993876, 30: 0.998509,
@@ -156,7 +157,7 @@ def appendix_c_draws(key, num_draws, M=50, N=10, N_max=40):
 
 
 def _rotated(A, b, v, w, alpha):
-    """Everything the recursions need, in the eigenbasis V of H = A^T A (host NumPy, batched).
+    r"""Everything the recursions need, in the eigenbasis V of H = A^T A (host NumPy, batched).
 
     Reference values in rotated coordinates: :math:`\tilde y^* = \Lambda^{-1}\tilde c`
     (:math:`x^*`), :math:`\tilde t^* = -\Lambda^{-1}(\tilde G\tilde y^* - \tilde h)` (:math:`Dx^*v`,
@@ -182,8 +183,8 @@ def _rotated(A, b, v, w, alpha):
 def _forward(r, alpha, T_prime, K_prime, horizon):
     """Masked late-start forward recursion (eq. 20) in rotated coordinates.
 
-    Row j: t <- beta * t - alpha (G y_k - h) for T'_j <= k < K'_j. Returns the iterates
-    iterate errors e^(0..H) and forward errors (H + 1, J).
+    Row j: t <- beta * t - alpha (G y_k - h) for T'_j <= k < K'_j. Returns the iterate
+    errors e^(0..H), shape (H + 1,), and the forward errors, shape (H + 1, J).
     """
     def step(carry, k):
         y, t = carry
@@ -306,7 +307,7 @@ def _bound_optima(K, omega, rho, gamma_v, e0, edot0, *, max_K):
 
 
 def truncation_sweep(key, N, step_rule="optimal", num_draws=100, M=50, omega=3.0,
-                     fractions=FRACTIONS, tol=1e-3, max_K=1000, num_points=48,
+                     fractions=FRACTIONS, tol=1e-3, max_K=1000, num_points=32,
                      num_grid=160):
     r"""One setting (N, step rule) of Mehmood et al. App. C: median error curves per T.
 
@@ -388,7 +389,7 @@ def late_start_tangents(update, x0, u, v, starts, stops, horizon):
         x_next, Cv = jax.jvp(lambda u_: A(x, u_), (u_flat,), (v_flat,))
         Bt = jax.vmap(lambda ti: jax.jvp(lambda x_: A(x_, u_flat), (x,), (ti,))[1])(t)
         on = ((k >= starts) & (k < stops))[:, None]
-        t_next = jnp.where(on, Bt + Cv, t)
+        t_next = jnp.where(on, Bt + Cv[None], t)
         return (x_next, t_next), (x_next, t_next)
 
     t0 = jnp.zeros((starts.shape[0], x_flat.size), x_flat.dtype)
@@ -411,17 +412,114 @@ def reallocated_final_errors(update, x0, u, v, jvp_star, K, Ts, omega):
 
 
 def reverse_memory_bytes(update, x0, u, num_steps, stop, w):
-    """Bytes XLA allocates to run ``reverse_mode(..., stop=stop, w=w)`` (compiled, deterministic).
+    r"""Bytes XLA reserves for ``reverse_mode(..., stop=stop, w=w)`` (compiled, deterministic).
 
-    From ``jit(...).lower(...).compile().memory_analysis()``: temporaries plus output plus
-    arguments. The stored iterates :math:`x^{(T')}, \\dots, x^{(K-1)}` dominate, so the
-    count grows linearly in the number of differentiated steps K - T' (chapter 4).
+    :func:`unrolling.profiling.peak_memory` (temporaries plus outputs of the compiled
+    program) of the truncated reverse sweep. It stores the iterates
+    :math:`x^{(T')}, \dots, x^{(K-1)}` and returns K - T' + 1 cotangents, so the count
+    grows linearly in the number K - T' of differentiated steps (chapter 4).
     """
     from .derivatives import reverse_mode
+    from .profiling import peak_memory
+    return peak_memory(lambda u_: reverse_mode(update, x0, u_, num_steps, stop=stop, w=w), u)
 
-    def run(u_):
-        return reverse_mode(update, x0, u_, num_steps, stop=stop, w=w)[-1]
 
-    stats = jax.jit(run).lower(u).compile().memory_analysis()
-    return int(stats.temp_size_in_bytes + stats.output_size_in_bytes
-               + stats.argument_size_in_bytes)
+class Demo(NamedTuple):
+    """The chapter-4 demo problem (see :func:`demo_quadratic`): data, step and the constants
+    of Mehmood et al.'s Theorems 7-8; ``problem`` and ``update`` are built on access."""
+    eigenvalues: jax.Array
+    c: jax.Array
+    u: float
+    step: float
+    rho: float
+    gamma: float
+    e0: float
+    edot0: float
+
+    @property
+    def problem(self):
+        return problems.quadratic(jnp.diag(self.eigenvalues), self.c)
+
+    @property
+    def update(self):
+        from .methods import gradient_descent
+        return gradient_descent(self.problem.f, self.step)
+
+    @property
+    def x0(self):
+        return jnp.zeros_like(self.c)
+
+
+def demo_quadratic(dim=10, L=1.0, mu=0.01, u=0.0):
+    r"""Gradient descent on :math:`f(x, u) = \tfrac12 x^\top(H_0 + uI)x - c^\top x` with a visible curse.
+
+    :math:`H_0 = \mathrm{diag}(\lambda)`, λ geometric in [mu, L]
+    (:func:`unrolling.curse.geometric_spectrum`), solution weights
+    :math:`x^*(0) = \lambda/\lambda_{\min}` (:func:`unrolling.curse.flat_derivative_weights`,
+    so every eigen-direction carries the same share of :math:`Dx^*`), :math:`x^{(0)} = 0`,
+    step :math:`\alpha = 2/(L + \mu + 2u)`. Constants: :math:`\rho = (L-\mu)/(L+\mu+2u)`;
+    :math:`B_k` is constant and :math:`C_k = -\alpha x^{(k)}`, so Lemma 6 holds with
+    :math:`\Gamma = \alpha`; :math:`e^{(0)} = \|x^*\|`, :math:`\dot e^{(0)} = \|Dx^*\|`.
+    """
+    from .curse import flat_derivative_weights, geometric_spectrum
+    lam = geometric_spectrum(L, mu, dim)
+    c = lam * flat_derivative_weights(lam)
+    L_u, m_u = float(lam[-1]) + u, float(lam[0]) + u
+    step = 2.0 / (L_u + m_u)
+    x_star = c / (lam + u)
+    return Demo(lam, c, u, step, float(bounds.gd_contraction(step, L_u, m_u)), step,
+                float(jnp.linalg.norm(x_star)), float(jnp.linalg.norm(x_star / (lam + u))))
+
+
+def late_start_errors(demo, starts, stops, horizon=None):
+    r"""Errors :math:`\|\dot X^{(k)}_{T'} - Dx^*\|` of late-started forward mode, one row per pair.
+
+    Row j starts at ``starts[j]`` (T') and stops at ``stops[j]`` (K'); entry k of the
+    result is the error at *iteration* k (NaN outside :math:`[T'_j, K'_j]`). Also
+    returns the iterate errors. For the scalar-parameter :class:`Demo` problem
+    (the JVP with v = 1 is the Jacobian). One compiled pass (:func:`late_start_tangents`).
+
+    Returns:
+      ``(iterate_errors, errors)`` of shapes (horizon + 1,) and (J, horizon + 1), NumPy.
+    """
+    starts, stops = np.atleast_1d(starts), np.atleast_1d(stops)
+    horizon = int(stops.max()) if horizon is None else int(horizon)
+    e, err = _late_start_core(demo.eigenvalues, demo.c, demo.u, demo.step, jnp.asarray(starts),
+                              jnp.asarray(stops), horizon=horizon)
+    k = np.arange(horizon + 1)[None]
+    return np.asarray(e), np.where((k >= starts[:, None]) & (k <= stops[:, None]),
+                                   np.asarray(err), np.nan)
+
+
+@partial(jax.jit, static_argnames="horizon")
+def _late_start_core(lam, c, u, step, starts, stops, *, horizon):
+    demo = Demo(lam, c, u, step, 0.0, 0.0, 0.0, 0.0)
+    xs, ts = late_start_tangents(demo.update, demo.x0, u, jnp.ones_like(u), starts, stops,
+                                 horizon)
+    x_star, jac = c / (lam + u), -c / (lam + u) ** 2               # Dx* = -(H0 + uI)^{-1} x*
+    return (jnp.linalg.norm(xs - x_star[None], axis=-1),
+            jnp.linalg.norm(ts - jac[None, None], axis=-1).T)
+
+
+def budget_curves(demo, T, omega, num_steps, omega_max=4.0):
+    r"""Everything the chapter-4 explorer draws: late start under a fixed budget.
+
+    K = ``num_steps`` algorithm and derivative steps without truncation; giving up T
+    derivative steps buys :math:`\lfloor\omega T\rfloor` algorithm steps
+    (:func:`unrolling.budget.reallocate`): :math:`K' = K + \lfloor\omega T\rfloor`,
+    :math:`T' = T + \lfloor\omega T\rfloor`. Returns a dict of NumPy arrays over the
+    iterations k = 0..K + ω_max K: ``iterate`` errors, ``full`` (forward mode from 0
+    to K), ``late`` (from T' to K'), ``bound`` (Theorem 8 for the late start, NaN
+    outside its range) and the integers ``K_prime``, ``T_prime``.
+    """
+    K_prime, T_prime = budget.reallocate(int(num_steps), int(T), float(omega))
+    horizon = int(num_steps + math.floor(omega_max * num_steps))
+    if K_prime > horizon:
+        raise ValueError(f"omega must be <= omega_max = {omega_max}, got {omega}")
+    e, err = late_start_errors(demo, [0, T_prime], [num_steps, K_prime], horizon)
+    k = np.arange(horizon + 1) - T_prime
+    bound = np.asarray(bounds.theorem8(np.maximum(k, 0), T_prime, demo.rho, demo.gamma,
+                                       demo.e0, demo.edot0))
+    return {"iterate": e, "full": err[0], "late": err[1],
+            "bound": np.where((k >= 0) & (k <= K_prime - T_prime), bound, np.nan),
+            "K_prime": K_prime, "T_prime": T_prime}

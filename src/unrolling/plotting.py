@@ -226,6 +226,15 @@ def _family_colors(n):
     return [mpl.colormaps["viridis"](x) for x in np.linspace(0.0, 0.85, n)]
 
 
+def _fit_ylim(ax, arrays, k_max=None):
+    """Log-scale y-limits that fit the positive values of ``arrays`` up to index k_max."""
+    visible = [np.asarray(v, dtype=float)[: None if k_max is None else int(k_max) + 1]
+               for v in arrays]
+    values = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in visible])
+    if values.size:
+        ax.set_ylim(values.min() / 2, values.max() * 2)
+
+
 def _marks(ax, marks):
     """Dotted vertical lines: marks is a dict label -> k (or label -> (k, colour))."""
     styles = (":", "-.", (0, (1, 3)), (0, (5, 2)))
@@ -276,7 +285,8 @@ def step_size_figure(runs):
     (Scieur et al. Fig. 1; chapter 3).
 
     Args:
-      runs: dict label -> :class:`unrolling.curse.ErrorCurves` (with ``objective``).
+      runs: dict label -> :class:`unrolling.curse.ErrorCurves` (with ``objective``);
+        objective gaps at or below zero (rounding) are not drawn.
 
     Returns:
       A Figure with two axes: left :math:`\|\partial x_t - \partial x_*\|_F`, right
@@ -285,7 +295,8 @@ def step_size_figure(runs):
     fig, (left, right) = new_figure(2)
     for (label, c), color in zip(runs.items(), CYCLE):
         left.semilogy(np.asarray(c.forward), color=color, label=label)
-        right.semilogy(np.asarray(c.objective), color=color, label=label)
+        gap = np.asarray(c.objective, dtype=float)
+        right.semilogy(np.where(gap > 0, gap, np.nan), color=color, label=label)
     left.set(xlabel="iteration $t$", title="Jacobian suboptimality",
              ylabel=r"$\|\partial x_t - \partial x_\star\|_F$")
     right.set(xlabel="iteration $t$", title="function suboptimality",
@@ -297,15 +308,18 @@ def step_size_figure(runs):
 def _draw_families(ax, families, normalize, bounds, bound_color, marks, k_max, colors):
     """The content of :func:`families_figure` on one axes."""
     colors = colors or _family_colors(len(families))
+    drawn = []
     for (label, values), color in zip(families.items(), colors):
         values = np.asarray(values)
-        ax.semilogy(values / values[0] if normalize else values, color=color, label=label)
+        drawn.append(values / values[0] if normalize else values)
+        ax.semilogy(drawn[-1], color=color, label=label)
     for i, (label, values) in enumerate((bounds or {}).items()):
-        ax.semilogy(np.asarray(values), "--", color=bound_color or colors[i], linewidth=1.2,
-                    label=label)
+        drawn.append(np.asarray(values))
+        ax.semilogy(drawn[-1], "--", color=bound_color or colors[i], linewidth=1.2, label=label)
     _marks(ax, marks)
     if k_max is not None:
         ax.set_xlim(0, k_max)
+        _fit_ylim(ax, drawn, k_max)
     ax.legend()
 
 
@@ -336,7 +350,7 @@ def family_panels_figure(panels, ylabel="error", normalize=False, k_max=None):
     Args:
       panels: dict title -> families (dict label -> values), the same labels in each.
     """
-    fig, axes = new_figure(len(panels), sharey=True)
+    fig, axes = new_figure(len(panels))
     for ax, (title, families) in zip(np.atleast_1d(axes), panels.items()):
         _draw_families(ax, families, normalize, None, None, None, k_max, None)
         ax.set(xlabel="iteration $k$", title=title)
@@ -361,6 +375,7 @@ def bound_panels_figure(panels, ylabel=r"$\|\partial x_t - \partial x_\star\|_F$
         ax.semilogy(np.asarray(p["bound"]), "--", color=COLORS["bound"], label="bound")
         _marks(ax, p.get("marks"))
         ax.set(xlabel="iteration $t$", ylabel=ylabel, title=title, xlim=(0, p.get("k_max")))
+        _fit_ylim(ax, [p["measured"], p["bound"]], p.get("k_max"))
         ax.legend()
     return fig
 
@@ -392,23 +407,25 @@ def residual_polynomials_figure(lam, panels, steps):
     return fig
 
 
-def eigen_components_figure(lam, measured, predicted, indices):
+def eigen_components_figure(lam, measured, predicted, indices, k_max=300):
     r"""Eigen-components of the forward-mode Jacobian error: measured (solid) against the
     master identity's prediction (dots), for a few eigenvalues (chapter 3).
 
     Args:
       lam: (n,) eigenvalues (ascending); measured, predicted: (K+1, n) absolute
-        components; indices: which eigenvalues to draw.
+        components; indices: which eigenvalues to draw; k_max: last k drawn.
     """
     fig, ax = new_figure()
     measured, predicted = np.asarray(measured), np.asarray(predicted)
-    k = np.arange(measured.shape[0])
+    k = np.arange(min(measured.shape[0], k_max + 1))
     for i, color in zip(indices, _family_colors(len(indices))):
-        ax.semilogy(k, measured[:, i], color=color, label=rf"$\lambda = {float(lam[i]):.3g}$")
-        ax.semilogy(k[::8], predicted[::8, i], "o", color=color, markersize=3)
+        ax.semilogy(k, measured[k, i], color=color, label=rf"$\lambda = {float(lam[i]):.3g}$")
+        ax.semilogy(k[::6], predicted[k[::6], i], "o", color=color, markersize=3)
+    top = measured[k][:, indices].max()
     ax.set(xlabel="iteration $k$", ylabel=r"$|v_\lambda^\top(\dot X^{(k)} - Dx^\star)|$",
-           title="eigen-components: measured (lines), master identity (dots)")
-    ax.legend()
+           title="eigen-components: measured (lines), formula (dots)",
+           xlim=(0, k[-1]), ylim=(top * 1e-6, top * 3))
+    ax.legend(ncols=2)
     return fig
 
 
@@ -420,7 +437,7 @@ def explorer_figure(data, title=None):
       data: dict from :func:`unrolling.curse.explorer_curves` (arrays).
     """
     fig, ax = new_figure()
-    k = np.arange(len(data["iterate"]))
+    k = np.arange(len(data["iterate"]))  # the explorer's K
     ax.semilogy(k, np.asarray(data["iterate"]), color=COLORS["iterate"], label=r"$e^{(k)}$")
     ax.semilogy(k, np.asarray(data["forward"]), color=COLORS["forward"], label=r"$\dot e^{(k)}$")
     ax.semilogy(k, np.asarray(data["iterate_bound"]), "--", color=COLORS["iterate"],
@@ -551,3 +568,261 @@ def criticality_figure(rhos, measured, bounds):
 
 __all__ += ["STRATEGY_COLORS", "implicit_truncation_figure", "bilevel_history_figure",
             "strategy_figure", "criticality_figure"]
+
+
+# --- Chapter 4: truncation and one-step differentiation ----------------------------
+
+def late_start_figure(errors, starts, bounds=None, iterate=None, title=None):
+    r"""Late-started forward-mode errors against the iteration k, one curve per T' (chapter 4).
+
+    Args:
+      errors: (J, H + 1) errors at iterations 0..H, NaN where a row is not running
+        (e.g. from :func:`unrolling.experiments.late_start_errors`).
+      starts: the J late-start indices T' (legend).
+      bounds: optional (J, H + 1) bounds (Theorem 8), dashed in the row's colour.
+      iterate: optional iterate errors :math:`e^{(k)}`, thin grey.
+
+    Returns:
+      A Figure with one axes.
+    """
+    fig, ax = new_figure()
+    errors = np.asarray(errors)
+    k = np.arange(errors.shape[1])
+    colors = _family_colors(len(starts))
+    if iterate is not None:
+        ax.semilogy(k, np.asarray(iterate)[:len(k)], color=COLORS["reference"], linewidth=1,
+                    label=r"iterates $e^{(k)}$")
+    for j, (T, color) in enumerate(zip(starts, colors)):
+        ax.semilogy(k, errors[j], color=color, label=rf"$T' = {int(T)}$")
+        if bounds is not None:
+            ax.semilogy(k, np.asarray(bounds)[j], "--", color=color, linewidth=1.2)
+    if bounds is not None:
+        ax.plot([], [], "--", color=COLORS["bound"], linewidth=1.2, label="Theorem 8")
+    ax.set(xlabel="iteration $k$", ylabel=r"$\|\dot X_{T'} - Dx^\star\|$", title=title,
+           xlim=(0, k[-1]))
+    ax.legend(ncols=2)
+    return fig
+
+
+def budget_figure(K, Ts, omega):
+    r"""Budget reallocation (Mehmood et al. Sec. 4.3): idle and differentiated iterations.
+
+    One bar per T: iterations :math:`0..T'` run idle (grey), :math:`T'..K'` are
+    differentiated (coloured), with :math:`(K', T')` = ``budget.reallocate(K, T, omega)``;
+    the label gives the cost :math:`K' + \omega(K' - T')`, the same for every T.
+    """
+    from .budget import reallocate
+    fig, ax = new_figure(height=0.45 * len(Ts) + 1.0)
+    colors = _family_colors(len(Ts))
+    for i, (T, color) in enumerate(zip(Ts, colors)):
+        K_p, T_p = reallocate(K, int(T), omega)
+        ax.barh(i, T_p, color=COLORS["reference"], alpha=0.5)
+        ax.barh(i, K_p - T_p, left=T_p, color=color)
+        ax.text(K_p, i, f"  cost {K_p + omega * (K_p - T_p):g}", va="center", fontsize=8)
+    ax.barh([], [], color=COLORS["reference"], alpha=0.5, label="idle")
+    ax.barh([], [], color=colors[0], label="differentiated")
+    ax.set_yticks(range(len(Ts)), [f"T = {int(T)}" for T in Ts])
+    ax.set(xlabel="iteration $k$", xlim=(0, 1.3 * reallocate(K, int(max(Ts)), omega)[0]))
+    ax.invert_yaxis()
+    ax.legend(loc="lower right")
+    return fig
+
+
+def truncation_objective_figure(T, bound, measured, relaxed, optima):
+    r"""The eq. (22) objective over T against the measured final error (chapter 4).
+
+    Args:
+      T: integer truncation indices; bound: eq. (22) at T (dots);
+      measured: the measured final forward error at T under the same budget;
+      relaxed: (T_continuous, values) of the relaxed objective (line);
+      optima: dict label -> T, drawn as vertical lines.
+
+    Returns:
+      A Figure with one axes.
+    """
+    fig, ax = new_figure()
+    ax.semilogy(*map(np.asarray, relaxed), color=COLORS["bound"], linewidth=1,
+                label="eq. (22), relaxed")
+    ax.semilogy(np.asarray(T), np.asarray(bound), "o", color=COLORS["bound"], markersize=2.5,
+                label="eq. (22) at integer T")
+    ax.semilogy(np.asarray(T), np.asarray(measured), color=COLORS["forward"],
+                label="measured final error")
+    _marks(ax, {label: (t, CYCLE[i % len(CYCLE)]) for i, (label, t) in enumerate(optima.items())})
+    ax.set(xlabel="derivative steps given up $T$", ylabel=r"error after $K - T$ steps")
+    ax.legend()
+    return fig
+
+
+def _sweep_panel(ax, xs, curves, finals, final_x, res, bound=None):
+    """One App. C panel: iterates, one curve per T, final-error markers, bound."""
+    colors = _family_colors(len(res.fractions))
+    ax.semilogy(res.iterate_x, res.iterate_err, "--", color=COLORS["iterate"], linewidth=1.2,
+                label=r"iterates $e^{(k)}$")
+    for j, color in enumerate(colors):
+        ax.semilogy(xs[j], curves[j], color=color, linewidth=1.2,
+                    label=f"T = {res.fractions[j]:.1f} K" if j in (0, len(colors) - 1) else None)
+    ax.semilogy(final_x, finals, "o--", color="k", markersize=3.5, linewidth=0.8,
+                label="final errors")
+    ax.semilogy(1 + res.omega * res.fractions, res.iterate_final, "o", color=COLORS["iterate"],
+                markersize=3.5)
+    if bound is not None:
+        ax.semilogy(final_x, bound, "x--", color=COLORS["reference"], markersize=5,
+                    linewidth=0.8, label="bound (22)")
+
+
+def sweep_figure(results):
+    r"""Mehmood et al. App. C figures: forward (left) and reverse (right) per setting.
+
+    One row per :class:`unrolling.experiments.SweepResult`. Left: median forward-mode
+    errors for each truncation fraction (light to dark: T = 0 to 0.8K), plotted over
+    :math:`k/K \in [T'/K, K'/K]`, the final errors (at :math:`K'`, black circles), the
+    iterate errors (blue dashed, circles at each :math:`K'`) and the median eq. (22)
+    bound (grey crosses). Right: median reverse-mode errors over the sweep from
+    :math:`K'` down to :math:`T'`, final errors at :math:`T'`.
+    """
+    fig, axes = new_figure(2, len(results), width=8.0, height=2.6 * len(results) + 0.4,
+                           squeeze=False, sharex=True)
+    for row, res in zip(axes, results):
+        rho = float(np.median(res.rho_star))
+        _sweep_panel(row[0], res.forward_x, res.forward_err, res.forward_final,
+                     1 + res.omega * res.fractions, res, res.bound_final)
+        _sweep_panel(row[1], res.reverse_x, res.reverse_err, res.reverse_final,
+                     (1 + res.omega) * res.fractions, res)
+        step = r"2/(L+m)" if res.step_rule == "optimal" else r"1/(3L)"
+        for ax, mode in zip(row, ("forward", "reverse")):
+            ax.set_title(rf"{mode}: $N = {res.N}$, $\alpha = {step}$, $\rho^* \approx {rho:.4f}$",
+                         fontsize=9)
+    axes[0, 0].legend(fontsize=7, ncols=2)
+    for ax in axes[-1]:
+        ax.set_xlabel("iteration $k / K$")
+    return fig
+
+
+def truncation_memory_figure(steps, memory):
+    r"""Compiled memory against the number of differentiated steps :math:`K' - T'` (chapter 4).
+
+    Args:
+      steps: the numbers of differentiated steps (x axis).
+      memory: dict label -> bytes at ``steps``; drawn in KiB.
+    """
+    fig, ax = new_figure()
+    for i, (label, values) in enumerate(memory.items()):
+        ax.plot(np.asarray(steps), np.asarray(values) / 1024, "o-", markersize=4,
+                color=CYCLE[(i + 2) % len(CYCLE)], label=label)
+    ax.set(xlabel=r"differentiated steps $K' - T'$", ylabel="memory (KiB)", ylim=(0, None))
+    ax.legend()
+    return fig
+
+
+def one_step_bound_figure(rhos, measured, bound, powers, power_measured, power_bound):
+    r"""Bolte et al. Corollary 1 against measured one-step errors (chapter 4).
+
+    Left: against the contraction factor ρ of F (varied through the step size), the
+    measured :math:`\|J^{OS} - J\|_{op}` and the bound. Right: the one-step estimator
+    of :math:`F^K` (K-step truncation) against K, with the bound for
+    :math:`\tilde\rho = \rho^K`.
+    """
+    fig, (left, right) = new_figure(2)
+    for ax, x, m, b, xlabel in ((left, rhos, measured, bound, r"contraction factor $\rho$"),
+                                (right, powers, power_measured, power_bound,
+                                 r"differentiated steps $K$ (one step of $F^K$)")):
+        ax.semilogy(np.asarray(x), np.asarray(m), "o-", color=COLORS["one_step"],
+                    markersize=4, label="measured")
+        ax.semilogy(np.asarray(x), np.asarray(b), "--", color=COLORS["bound"],
+                    label="Corollary 1")
+        ax.set(xlabel=xlabel)
+        ax.legend()
+    left.set_ylabel(r"$\|J^{OS} - J_\theta\bar x\|_{op}$")
+    return fig
+
+
+_ESTIMATOR_STYLE = {"autodiff": ("autodiff", COLORS["forward"]),
+                    "implicit": ("implicit", COLORS["implicit"]),
+                    "one_step": ("one-step", COLORS["one_step"]),
+                    "truncated": ("K-step", COLORS["truncated"])}
+
+
+def _estimator_panel(ax, errs, title):
+    k = np.arange(len(errs.iterate))
+    ax.semilogy(k, errs.iterate, ":", color=COLORS["iterate"], label=r"iterates $\|x_k - \bar x\|$")
+    for name, (label, color) in _ESTIMATOR_STYLE.items():
+        values = np.asarray(getattr(errs, name))
+        if np.isfinite(values).any():
+            style = "o" if np.isnan(values).sum() > len(values) // 2 else "-"
+            ax.semilogy(k, values, style, color=color, markersize=3, label=label)
+    ax.set(xlabel="iteration $k$", title=title)
+
+
+def estimator_errors_figure(errors, title=None):
+    r"""Errors of the Jacobian estimators along one run (Bolte et al. Fig. 2; chapter 4).
+
+    Args:
+      errors: an :class:`unrolling.onestep.EstimatorErrors`.
+    """
+    fig, ax = new_figure()
+    _estimator_panel(ax, errors, title)
+    ax.set_ylabel(r"$\|J_k - J_\theta\bar x\|_F$")
+    ax.legend()
+    return fig
+
+
+def estimator_panels_figure(panels):
+    r"""A grid of :func:`estimator_errors_figure` panels (Bolte et al. Fig. 4; chapter 4).
+
+    Args:
+      panels: dict title -> :class:`unrolling.onestep.EstimatorErrors`, filled row by
+        row into two columns.
+    """
+    rows = (len(panels) + 1) // 2
+    fig, axes = new_figure(2, rows, width=8.0, height=2.7 * rows + 0.3, squeeze=False)
+    for ax, (title, errs) in zip(axes.flat, panels.items()):
+        _estimator_panel(ax, errs, title)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("error")
+    axes[0, 0].legend(fontsize=7)
+    return fig
+
+
+def timing_figure(sizes, seconds):
+    r"""Time of one hypergradient against problem size (Bolte et al. Fig. 3; chapter 4).
+
+    Args:
+      sizes: number of problem parameters (x axis, log scale).
+      seconds: dict name -> times at ``sizes`` (names of
+        :func:`unrolling.onestep.hypergradient_functions`).
+    """
+    colors = {"solve": COLORS["reference"], "autodiff": COLORS["forward"],
+              "implicit": COLORS["implicit"], "one_step": COLORS["one_step"]}
+    fig, ax = new_figure()
+    for name, values in seconds.items():
+        ax.loglog(np.asarray(sizes), np.asarray(values), "o-", markersize=4,
+                  color=colors.get(name), label=name.replace("_", "-"))
+    ax.set(xlabel="problem size (entries of A and y)", ylabel="seconds")
+    ax.legend()
+    return fig
+
+
+def budget_explorer_figure(data, num_steps, omega, T):
+    r"""The chapter 4 explorer's picture (:func:`unrolling.experiments.budget_curves`):
+    iterate errors, forward mode without truncation (0 to K), the late start under the
+    same budget (T' to K') and its Theorem 8 bound."""
+    fig, ax = new_figure()
+    k = np.arange(len(data["iterate"]))  # the explorer's K
+    ax.semilogy(k, data["iterate"], color=COLORS["iterate"], linewidth=1, label=r"$e^{(k)}$")
+    ax.semilogy(k, data["full"], color=COLORS["forward"], label=f"no truncation (K = {num_steps})")
+    ax.semilogy(k, data["late"], color=COLORS["truncated"],
+                label=f"T' = {data['T_prime']}, K' = {data['K_prime']}")
+    ax.semilogy(k, data["bound"], "--", color=COLORS["truncated"], linewidth=1.2,
+                label="Theorem 8")
+    ax.plot([num_steps, data["K_prime"]], [data["full"][num_steps], data["late"][data["K_prime"]]],
+            "o", color="k", markersize=4)
+    ax.set(xlabel="iteration $k$", ylabel="error", xlim=(0, k[-1]),
+           title=f"T = {T}, ω = {omega:g}: final error {data['late'][data['K_prime']]:.3g} "
+                 f"vs {data['full'][num_steps]:.3g}")
+    ax.legend(fontsize=7)
+    return fig
+
+
+__all__ += ["late_start_figure", "budget_figure", "truncation_objective_figure", "sweep_figure",
+            "truncation_memory_figure", "one_step_bound_figure", "estimator_errors_figure",
+            "estimator_panels_figure", "timing_figure", "budget_explorer_figure"]

@@ -20,7 +20,10 @@ The *master identity* (Scieur et al. Thm 1) expresses the Jacobian error of the
 unrolled iterates through :math:`P_t` and :math:`P_t'`; see :func:`master_identity`.
 Derived in chapter 3 (``book/03_curse``). The functions are jit-compiled (the
 number of steps and the ``residual`` callables are static), so that a notebook
-evaluating them a few times compiles each once instead of op by op.
+evaluating them a few times compiles each once instead of op by op; those that only
+run at top level (:func:`apply_residual`, :func:`worst_case_factors`,
+:func:`master_identity`) use the light XLA optimization of
+:data:`unrolling.curse.FAST_COMPILE`, the others may also run inside a caller's jit.
 """
 import functools
 
@@ -29,6 +32,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from . import _validate
+from .curse import FAST_COMPILE
 
 __all__ = ["gd_coefficients", "heavy_ball_coefficients", "chebyshev_coefficients",
            "residual_polynomials", "gd_residual", "chebyshev_residual",
@@ -117,7 +121,7 @@ def chebyshev_residual(L, mu, num_steps, lam):
     return residual_polynomials(*chebyshev_coefficients(L, mu, num_steps), lam)
 
 
-@functools.partial(jax.jit, static_argnames=("residual",))
+@functools.partial(jax.jit, static_argnames=("residual",), compiler_options=FAST_COMPILE)
 def apply_residual(H, residual, e0):
     r"""Iterate errors predicted by the residual polynomials, :math:`P_t(H)(x_0 - x^*)`
     (Scieur et al. eq. 4), for t = 0..T: shape (T + 1, n).
@@ -143,7 +147,7 @@ def jacobian_factors(P, dP, lam):
     return P - jnp.broadcast_to(lam, P.shape) * dP, dP
 
 
-@jax.jit
+@functools.partial(jax.jit, compiler_options=FAST_COMPILE)
 def worst_case_factors(P, dP, lam):
     r"""Maxima over the points ``lam`` (a grid of [mu, L], last axis) of
     :math:`|P_t - \lambda P_t'|` and :math:`|P_t'|`, each of shape (T + 1,).
@@ -155,7 +159,8 @@ def worst_case_factors(P, dP, lam):
     return jnp.abs(a).max(-1), jnp.abs(b).max(-1)
 
 
-@functools.partial(jax.jit, static_argnames=("residual", "eigenbasis"))
+@functools.partial(jax.jit, static_argnames=("residual", "eigenbasis"),
+                   compiler_options=FAST_COMPILE)
 def master_identity(H, residual, jac0_err, G, eigenbasis=False):
     r"""Jacobian errors predicted by Scieur et al.'s master identity (Thm 1):
 

@@ -7,6 +7,7 @@ Newton solution), and the curvature bounds ``smoothness(u)`` = L and
 ``strong_convexity(u)`` = m of :math:`\nabla_x^2 f`. Random instances take explicit
 PRNG keys. Chapters 1-5.
 """
+import functools
 from typing import Callable, NamedTuple
 
 import jax
@@ -251,13 +252,14 @@ def huber_regression(A, b, delta=1.0, num_newton_steps=60):
     return Problem(f, x_star, jacobian, lambda u: top + u, lambda u: jnp.asarray(u, A.dtype))
 
 
+@functools.partial(jax.jit, static_argnames=("M", "N"))
 def huber_instance(key, M=100, N=20, noise=0.1, outlier_fraction=0.2, outlier_scale=3.0):
     r"""Regression data with gross outliers for :func:`huber_regression` (chapter 3).
 
     :math:`A_{ij} \sim U(0, 1)` (uncentred features, as in Mehmood et al. App. C),
     :math:`b = A\mathbf 1 + \text{noise}\cdot\varepsilon + \text{outlier\_scale}\cdot o\odot\eta`
     with :math:`\varepsilon, \eta \sim N(0, I)` and :math:`o_i \sim`
-    Bernoulli(``outlier_fraction``). Returns ``(A, b)``.
+    Bernoulli(``outlier_fraction``). Returns ``(A, b)``; compiled once per (M, N).
     """
     M, N = _validate.num_steps(M, "M"), _validate.num_steps(N, "N")
     _validate.in_range(outlier_fraction, "outlier_fraction", 0.0, 1.0)

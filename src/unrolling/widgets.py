@@ -186,9 +186,9 @@ def ch2_unrolling_errors(init_scale=0.0, step_fraction=1.0):
     forward-mode Jacobian :math:`\dot X^{(k)}` against the closed form :math:`Dx^\star`.
     """
     e, e_dot = (np.asarray(a) for a in _ch2_errors(init_scale, step_fraction))
+    # The title changes with the sliders: plain text, not mathtext (faster updates).
     return plotting.unrolling_errors_figure(
-        e, e_dot, title=fr"$x^{{(0)}} = {init_scale:.3g}\cdot\mathbf{{1}}$, "
-                        fr"$\alpha = {step_fraction:.2f}\cdot 2/(L+\mu)$")
+        e, e_dot, title=f"x⁽⁰⁾ = {init_scale:.3g} · 1,  α = {step_fraction:.2f} · 2/(L + μ)")
 
 
 def ch2_unrolling_errors_explorer():
@@ -267,7 +267,8 @@ CH3_STEPS, CH3_DIM, CH3_SEED = 500, 20, 0
 from . import curse as _curse  # noqa: E402  (used by the chapter 3 block only)
 
 #: :func:`unrolling.curse.explorer_curves`, compiled once (sliders are traced).
-_CH3_CURVES = jax.jit(_curse.explorer_curves, static_argnames=("num_steps", "dim"))
+_CH3_CURVES = jax.jit(_curse.explorer_curves, static_argnames=("num_steps", "dim"),
+                      compiler_options=_curse.FAST_COMPILE)
 
 
 @register("ch3_curse", defaults=dict(step_scale=1.9, log10_cond=2.0, init_scale=1.0),
@@ -289,7 +290,7 @@ def ch3_curse(step_scale=1.9, log10_cond=2.0, init_scale=1.0):
                        float(init_scale), num_steps=CH3_STEPS, dim=CH3_DIM)
     data = {name: np.asarray(value) for name, value in data.items()}
     return plotting.explorer_figure(
-        data, title=fr"$\alpha L = {step_scale:.2f}$, $L/\mu = {10 ** log10_cond:.0f}$, "
+        data, title=fr"$\alpha L = {step_scale:.2f}$, $L/\ell = {10 ** log10_cond:.0f}$, "
                     fr"$\sigma = {init_scale:.2g}$, $\rho = {float(data['rho']):.4f}$")
 
 
@@ -300,7 +301,7 @@ def ch3_curse_explorer():
         ch3_curse,
         step_scale=w.FloatSlider(value=1.9, min=0.1, max=1.98, step=0.02, description="α · L"),
         log10_cond=w.FloatSlider(value=2.0, min=1.0, max=3.0, step=0.1,
-                                 description="log10 L/μ"),
+                                 description="log10 L/ℓ"),
         init_scale=w.FloatSlider(value=1.0, min=0.0, max=10.0, step=0.25, description="σ"))
 
 

@@ -1,0 +1,185 @@
+"""Residual polynomials and the master identity (unrolling.polynomials, chapter 3).
+
+References are independent of the recurrence being tested: closed forms
+((1 - hλ)^t; NumPy's Chebyshev series for T_t), automatic differentiation of the
+values in λ, the iterates of the methods in ``unrolling.methods``, and forward-mode
+Jacobians of the unrolled iterations.
+"""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.polynomial import chebyshev as np_cheb
+
+from unrolling import (bounds, chebyshev, forward_mode, gradient_descent, heavy_ball, iterate,
+                       polynomials, problems)
+
+PROPERTY = settings(max_examples=10, deadline=None, database=None, derandomize=True)
+seeds = st.integers(0, 2**31 - 1)
+L, MU, T = 1.0, 0.05, 40
+
+
+def _spectral(key, n=6):
+    """A quadratic with spectrum in [MU, L] (end points included) and its Hessian."""
+    lam = jnp.concatenate([jnp.array([MU, L]), jax.random.uniform(key, (n - 2,), minval=MU,
+                                                                 maxval=L)])
+    problem = problems.spectral_quadratic(jax.random.fold_in(key, 1), lam,
+                                          jax.random.normal(jax.random.fold_in(key, 2), (n,)))
+    return problem, jax.hessian(problem.f)(jnp.zeros(n), 0.0)
+
+
+def test_gd_recurrence_matches_closed_form():
+    lam = jnp.linspace(0.0, 2.0, 9)
+    P, dP = polynomials.residual_polynomials(*polynomials.gd_coefficients(0.7, T), lam)
+    P_closed, dP_closed = polynomials.gd_residual(0.7, T, lam)
+    t = np.arange(T + 1)[:, None]
+    np.testing.assert_allclose(P, (1 - 0.7 * np.asarray(lam)[None]) ** t, atol=1e-13)
+    np.testing.assert_allclose(P, P_closed, atol=1e-13)
+    np.testing.assert_allclose(dP, dP_closed, atol=1e-11)
+
+
+def test_chebyshev_matches_shifted_normalized_chebyshev_polynomial():
+    lam = np.linspace(MU, L, 13)
+    P, dP = polynomials.chebyshev_residual(L, MU, 25, jnp.asarray(lam))
+    m, m0, dm = (2 * lam - L - MU) / (L - MU), -(L + MU) / (L - MU), 2 / (L - MU)
+    for t in range(26):
+        coef = np.eye(t + 1)[t]                                   # T_t in the Chebyshev basis
+        scale = np_cheb.chebval(m0, coef)
+        np.testing.assert_allclose(P[t], np_cheb.chebval(m, coef) / scale, atol=1e-12)
+        np.testing.assert_allclose(dP[t], np_cheb.chebval(m, np_cheb.chebder(coef)) * dm / scale,
+                                   atol=1e-9 * max(1.0, t**2 * dm))
+
+
+def test_chebyshev_first_step_is_long_gradient_step():
+    h, m = polynomials.chebyshev_coefficients(L, MU, 3)
+    assert float(h[0]) == pytest.approx(2 / (L + MU)) and float(m[0]) == 0.0
+
+
+@given(seeds)
+@PROPERTY
+def test_derivative_matches_autodiff_for_random_schedules(seed):
+    key_h, key_m, key_l = jax.random.split(jax.random.PRNGKey(seed), 3)
+    h = jax.random.uniform(key_h, (12,), minval=0.1, maxval=2.0)
+    m = jax.random.uniform(key_m, (12,), minval=0.0, maxval=0.9)
+    lam = jax.random.uniform(key_l, (5,), minval=0.0, maxval=1.5)
+    _, dP = polynomials.residual_polynomials(h, m, lam)
+    values = lambda lam_: polynomials.residual_polynomials(h, m, lam_)[0]  # noqa: E731
+    dP_ad = jax.vmap(jax.jacfwd(lambda l: values(jnp.array([l]))[:, 0]))(lam).T
+    np.testing.assert_allclose(dP, dP_ad, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("method", ["gd", "heavy_ball", "chebyshev"])
+@given(seeds)
+@PROPERTY
+def test_residual_polynomial_reproduces_iterates(method, seed):
+    """x_t - x* = P_t(H)(x0 - x*) for the methods of unrolling.methods."""
+    key = jax.random.PRNGKey(seed)
+    problem, H = _spectral(key)
+    x0 = jax.random.normal(jax.random.fold_in(key, 3), (6,))
+    if method == "gd":
+        update, state = gradient_descent(problem.f, 1.7 / L), x0
+        residual = lambda lam: polynomials.gd_residual(1.7 / L, T, lam)  # noqa: E731
+    elif method == "heavy_ball":
+        update, state = heavy_ball(problem.f, 0.8, 0.5), (x0, x0)
+        coeffs = polynomials.heavy_ball_coefficients(0.8, 0.5, T)
+        residual = lambda lam: polynomials.residual_polynomials(*coeffs, lam)  # noqa: E731
+    else:
+        update, init = chebyshev(problem.f, L, MU)
+        state = init(x0)
+        residual = lambda lam: polynomials.chebyshev_residual(L, MU, T, lam)  # noqa: E731
+    x_star = problem.x_star(0.0)
+    measured = iterate(update, state, 0.0, T)[:, :6] - x_star[None]
+    predicted = polynomials.apply_residual(H, residual, x0 - x_star)
+    np.testing.assert_allclose(measured, predicted, atol=1e-10 * float(jnp.linalg.norm(x0 - x_star)))
+
+
+def _ridge(seed):
+    A, b = problems.least_squares_instance(jax.random.PRNGKey(seed), 12, 5)
+    return problems.ridge(A, b), A.T @ A
+
+
+@pytest.mark.parametrize("method", ["gd", "chebyshev"])
+@pytest.mark.parametrize("start", ["zero", "random", "depends_on_u"])
+@given(seeds)
+@PROPERTY
+def test_master_identity_matches_forward_mode_on_ridge(method, start, seed):
+    """The Jacobian errors of forward mode equal Scieur et al.'s master identity, with G
+    the *total* derivative of the initial gradient (H z + x0(u) for x0(u) = u z)."""
+    problem, AtA = _ridge(seed)
+    u = 0.3
+    H = AtA + u * jnp.eye(5)
+    L_, mu_ = float(problem.smoothness(u)), float(problem.strong_convexity(u))
+    z = jax.random.normal(jax.random.PRNGKey(seed + 1), (5,))
+    jac_star = problem.jacobian(u)
+    if start == "zero":
+        x0, dx0, G = jnp.zeros(5), jnp.zeros(5), jnp.zeros(5)
+    elif start == "random":
+        x0, dx0, G = z, jnp.zeros(5), z                            # dx0 = 0, G = x0
+    else:
+        x0, dx0, G = (lambda u_: u_ * z), z, H @ z + u * z         # G = H dx0 + x0(u)
+    if method == "gd":
+        update, state = gradient_descent(problem.f, 2 / (L_ + mu_)), x0
+        residual = lambda lam: polynomials.gd_residual(2 / (L_ + mu_), T, lam)  # noqa: E731
+    else:
+        update, init = chebyshev(problem.f, L_, mu_)
+        state = (lambda u_: init(x0(u_))) if callable(x0) else init(x0)
+        residual = lambda lam: polynomials.chebyshev_residual(L_, mu_, T, lam)  # noqa: E731
+    measured = forward_mode(update, state, u, T)[:, :5] - jac_star[None]
+    predicted = polynomials.master_identity(H, residual, dx0[:, None] - jac_star, G[:, None])
+    scale = float(jnp.linalg.norm(jac_star) + jnp.linalg.norm(G))
+    np.testing.assert_allclose(measured, predicted, atol=1e-9 * scale)
+
+
+def test_master_identity_eigenbasis_is_a_change_of_basis(key):
+    problem, H = _spectral(key)
+    residual = lambda lam: polynomials.gd_residual(1.0, 10, lam)  # noqa: E731
+    z, g = jnp.arange(6.0), jnp.ones(6)
+    standard = polynomials.master_identity(H, residual, z, g)
+    eigen = polynomials.master_identity(H, residual, z, g, eigenbasis=True)
+    _, V = jnp.linalg.eigh(H)
+    np.testing.assert_allclose(standard, eigen @ V.T, atol=1e-12)
+
+
+def test_jacobian_factor_of_gd_is_decay_times_linear_growth():
+    """P_t - λP_t' = (1 - hλ)^(t-1) (1 + (t-1)hλ) for gradient descent (chapter 3)."""
+    lam, h = jnp.linspace(0.0, 1.0, 7), 1.9
+    a, b = polynomials.jacobian_factors(*polynomials.gd_residual(h, T, lam), lam)
+    t = np.arange(1, T + 1)[:, None]
+    q = 1 - h * np.asarray(lam)[None]
+    np.testing.assert_allclose(a[1:], q ** (t - 1) * (1 + (t - 1) * h * np.asarray(lam)[None]),
+                               atol=1e-12)
+    np.testing.assert_allclose(b[1:], -h * t * q ** (t - 1), atol=1e-12)
+
+
+@given(seeds)
+@PROPERTY
+def test_every_method_is_above_the_lower_bound(seed):
+    """Scieur et al. Prop. 1: max over [mu, L] of |P_t - λP_t'| >= 2/(ξ^t + ξ^-t), for
+    gradient descent, heavy ball, Chebyshev and random momentum schedules."""
+    key_h, key_m = jax.random.split(jax.random.PRNGKey(seed))
+    grid = jnp.linspace(MU, L, 1001)
+    schedules = [polynomials.gd_coefficients(float(jax.random.uniform(key_h, maxval=2 / L)), T),
+                 polynomials.heavy_ball_coefficients(0.9, 0.6, T),
+                 polynomials.chebyshev_coefficients(L, MU, T),
+                 (jax.random.uniform(key_h, (T,), maxval=2.0), jax.random.uniform(key_m, (T,)))]
+    lower = np.asarray(bounds.scieur_lower(np.arange(T + 1), L, MU, 1.0))
+    for coeffs in schedules:
+        worst, _ = polynomials.worst_case_factors(
+            *polynomials.residual_polynomials(*coeffs, grid), grid)
+        assert np.all(np.asarray(worst) >= (1 - 1e-9) * lower)
+
+
+def test_chebyshev_bound_is_attained_at_the_top_of_the_spectrum():
+    """Thm 3's factor |2t^2/(1-κ) - 1| 2/(ξ^t + ξ^-t) equals |P_t - λP_t'| at λ = L."""
+    t = np.arange(T + 1)
+    P, dP = polynomials.chebyshev_residual(L, MU, T, jnp.array([L]))
+    a, _ = polynomials.jacobian_factors(P, dP, jnp.array([L]))
+    np.testing.assert_allclose(np.abs(a[1:, 0]),
+                               bounds.scieur_chebyshev(t, L, MU, 1.0, 0.0)[1:], rtol=1e-9)
+
+
+def test_invalid_num_steps_is_rejected():
+    with pytest.raises(ValueError, match="num_steps"):
+        polynomials.gd_coefficients(0.5, -1)
