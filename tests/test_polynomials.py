@@ -16,7 +16,7 @@ from numpy.polynomial import chebyshev as np_cheb
 from unrolling import (bounds, chebyshev, forward_mode, gradient_descent, heavy_ball, iterate,
                        polynomials, problems)
 
-PROPERTY = settings(max_examples=10, deadline=None, database=None, derandomize=True)
+PROPERTY = settings(max_examples=6, deadline=None, database=None, derandomize=True)
 seeds = st.integers(0, 2**31 - 1)
 L, MU, T = 1.0, 0.05, 40
 
@@ -70,14 +70,9 @@ def test_derivative_matches_autodiff_for_random_schedules(seed):
     np.testing.assert_allclose(dP, dP_ad, rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("method", ["gd", "heavy_ball", "chebyshev"])
-@given(seeds)
-@PROPERTY
-def test_residual_polynomial_reproduces_iterates(method, seed):
-    """x_t - x* = P_t(H)(x0 - x*) for the methods of unrolling.methods."""
-    key = jax.random.PRNGKey(seed)
-    problem, H = _spectral(key)
-    x0 = jax.random.normal(jax.random.fold_in(key, 3), (6,))
+def _residual_case(method, H, c, x0):
+    """(measured x_t - x*, P_t(H)(x0 - x*)) for a quadratic (H, c); jitted per method."""
+    problem = problems.quadratic(H, c)
     if method == "gd":
         update, state = gradient_descent(problem.f, 1.7 / L), x0
         residual = lambda lam: polynomials.gd_residual(1.7 / L, T, lam)  # noqa: E731
@@ -90,33 +85,50 @@ def test_residual_polynomial_reproduces_iterates(method, seed):
         state = init(x0)
         residual = lambda lam: polynomials.chebyshev_residual(L, MU, T, lam)  # noqa: E731
     x_star = problem.x_star(0.0)
-    measured = iterate(update, state, 0.0, T)[:, :6] - x_star[None]
-    predicted = polynomials.apply_residual(H, residual, x0 - x_star)
-    np.testing.assert_allclose(measured, predicted, atol=1e-10 * float(jnp.linalg.norm(x0 - x_star)))
+    measured = iterate(update, state, 0.0, T)[:, :x0.size] - x_star[None]
+    lam, V = jnp.linalg.eigh(H)
+    P, _ = residual(lam)
+    return measured, (P * (V.T @ (x0 - x_star))[None]) @ V.T
 
 
-def _ridge(seed):
-    A, b = problems.least_squares_instance(jax.random.PRNGKey(seed), 12, 5)
-    return problems.ridge(A, b), A.T @ A
+_residual_case_jit = jax.jit(_residual_case, static_argnums=0)
 
 
-@pytest.mark.parametrize("method", ["gd", "chebyshev"])
-@pytest.mark.parametrize("start", ["zero", "random", "depends_on_u"])
+@pytest.mark.parametrize("method", ["gd", "heavy_ball", "chebyshev"])
 @given(seeds)
 @PROPERTY
-def test_master_identity_matches_forward_mode_on_ridge(method, start, seed):
-    """The Jacobian errors of forward mode equal Scieur et al.'s master identity, with G
-    the *total* derivative of the initial gradient (H z + x0(u) for x0(u) = u z)."""
-    problem, AtA = _ridge(seed)
-    u = 0.3
-    H = AtA + u * jnp.eye(5)
-    L_, mu_ = float(problem.smoothness(u)), float(problem.strong_convexity(u))
-    z = jax.random.normal(jax.random.PRNGKey(seed + 1), (5,))
-    jac_star = problem.jacobian(u)
+def test_residual_polynomial_reproduces_iterates(method, seed):
+    """x_t - x* = P_t(H)(x0 - x*) for the methods of unrolling.methods (the prediction is
+    evaluated in the eigenbasis, as polynomials.apply_residual does)."""
+    key = jax.random.PRNGKey(seed)
+    problem, H = _spectral(key)
+    x0 = jax.random.normal(jax.random.fold_in(key, 3), (6,))
+    c = -jax.grad(problem.f)(jnp.zeros(6), 0.0)
+    measured, predicted = _residual_case_jit(method, H, c, x0)
+    scale = float(jnp.linalg.norm(x0 - problem.x_star(0.0)))
+    np.testing.assert_allclose(measured, predicted, atol=1e-10 * scale)
+
+
+def test_apply_residual_matches_iterates(key):
+    problem, H = _spectral(key)
+    x0 = jax.random.normal(key, (6,))
+    x_star = problem.x_star(0.0)
+    residual = lambda lam: polynomials.gd_residual(1.0, T, lam)  # noqa: E731
+    measured = iterate(gradient_descent(problem.f, 1.0), x0, 0.0, T) - x_star[None]
+    np.testing.assert_allclose(polynomials.apply_residual(H, residual, x0 - x_star), measured,
+                               atol=1e-12 * float(jnp.linalg.norm(x0 - x_star)))
+
+
+def _master_case(method, start, A, b, z):
+    """(forward-mode Jacobian errors, master-identity prediction, scale) on ridge (A, b)."""
+    problem, u = problems.ridge(A, b), 0.3
+    H = A.T @ A + u * jnp.eye(A.shape[1])
+    L_, mu_ = problem.smoothness(u), problem.strong_convexity(u)
+    jac_star, zeros = problem.jacobian(u), jnp.zeros_like(z)
     if start == "zero":
-        x0, dx0, G = jnp.zeros(5), jnp.zeros(5), jnp.zeros(5)
+        x0, dx0, G = zeros, zeros, zeros
     elif start == "random":
-        x0, dx0, G = z, jnp.zeros(5), z                            # dx0 = 0, G = x0
+        x0, dx0, G = z, zeros, z                                   # dx0 = 0, G = x0
     else:
         x0, dx0, G = (lambda u_: u_ * z), z, H @ z + u * z         # G = H dx0 + x0(u)
     if method == "gd":
@@ -126,10 +138,42 @@ def test_master_identity_matches_forward_mode_on_ridge(method, start, seed):
         update, init = chebyshev(problem.f, L_, mu_)
         state = (lambda u_: init(x0(u_))) if callable(x0) else init(x0)
         residual = lambda lam: polynomials.chebyshev_residual(L_, mu_, T, lam)  # noqa: E731
-    measured = forward_mode(update, state, u, T)[:, :5] - jac_star[None]
-    predicted = polynomials.master_identity(H, residual, dx0[:, None] - jac_star, G[:, None])
-    scale = float(jnp.linalg.norm(jac_star) + jnp.linalg.norm(G))
-    np.testing.assert_allclose(measured, predicted, atol=1e-9 * scale)
+    measured = forward_mode(update, state, u, T)[:, :z.size] - jac_star[None]
+    lam, V = jnp.linalg.eigh(H)
+    a, b_ = polynomials.jacobian_factors(*residual(lam), lam)
+    comps = a[..., None] * (V.T @ (dx0[:, None] - jac_star))[None] + b_[..., None] * (V.T @ G)[None, :, None]
+    scale = jnp.linalg.norm(jac_star) + jnp.linalg.norm(G)
+    return measured, jnp.einsum("ij,tjp->tip", V, comps), scale
+
+
+_master_case_jit = jax.jit(_master_case, static_argnums=(0, 1))
+
+
+@pytest.mark.parametrize("method", ["gd", "chebyshev"])
+@pytest.mark.parametrize("start", ["zero", "random", "depends_on_u"])
+@given(seeds)
+@PROPERTY
+def test_master_identity_matches_forward_mode_on_ridge(method, start, seed):
+    """The Jacobian errors of forward mode equal Scieur et al.'s master identity, with G
+    the *total* derivative of the initial gradient (H z + x0(u) for x0(u) = u z)."""
+    A, b = problems.least_squares_instance(jax.random.PRNGKey(seed), 12, 5)
+    z = jax.random.normal(jax.random.PRNGKey(seed + 1), (5,))
+    measured, predicted, scale = _master_case_jit(method, start, A, b, z)
+    np.testing.assert_allclose(measured, predicted, atol=1e-9 * float(scale))
+
+
+def test_master_identity_function_matches_forward_mode(key):
+    """polynomials.master_identity itself (not only its formula) on one ridge instance."""
+    A, b = problems.least_squares_instance(key, 12, 5)
+    problem, u = problems.ridge(A, b), 0.3
+    H, z = A.T @ A + u * jnp.eye(5), jax.random.normal(key, (5,))
+    h = 1.0 / float(problem.smoothness(u))
+    jac_star = problem.jacobian(u)
+    measured = forward_mode(gradient_descent(problem.f, h), z, u, T) - jac_star[None]
+    predicted = polynomials.master_identity(H, lambda lam: polynomials.gd_residual(h, T, lam),
+                                            -jac_star, z[:, None])
+    np.testing.assert_allclose(measured, predicted,
+                               atol=1e-9 * float(jnp.linalg.norm(jac_star) + jnp.linalg.norm(z)))
 
 
 def test_master_identity_eigenbasis_is_a_change_of_basis(key):

@@ -37,6 +37,8 @@ def _concrete(value):
     arr = np.asarray(value)
     if arr.shape != ():
         raise TypeError(f"expected a scalar, got an array of shape {arr.shape}")
+    if arr.dtype.kind not in "iuf":  # no strings, booleans, objects
+        raise TypeError(f"expected a real number, got dtype {arr.dtype}")
     return float(arr)
 
 

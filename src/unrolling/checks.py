@@ -371,12 +371,13 @@ def chebyshev_peak(L, mu, answer):
     is largest, for the spectrum [mu, L].
 
     Reference: the argmax over integers of :func:`unrolling.bounds.scieur_chebyshev`;
-    accepted within 1 iteration or 3%.
+    accepted within 1 iteration or 5% (so the maximizer of the approximation
+    :math:`t^2\xi^t` passes, and the paper's :math:`2/\sqrt\kappa` does not).
     """
     from .bounds import scieur_chebyshev
     t = np.arange(int(20 * np.sqrt(float(L) / float(mu))) + 10)
     reference = int(np.argmax(np.asarray(scieur_chebyshev(t, L, mu, 1.0, 0.0))))
-    return report("chebyshev_peak", _near(answer, reference, 0.03, 1.0),
+    return report("chebyshev_peak", _near(answer, reference, 0.05, 1.0),
                   "maximize t**2 * xi**t: its logarithm has derivative 2/t + log(xi)")
 
 
@@ -398,3 +399,97 @@ def top_component_peak(L, mu, answer):
 
 __all__ += ["curse_peak", "largest_monotone_step", "ridge_gamma", "chebyshev_peak",
             "top_component_peak"]
+
+
+# --- Chapter 4: truncation and one-step differentiation ----------------------------
+
+def ch4_reallocation(K, T, omega, answer):
+    r"""Chapter 4: the pair :math:`(K', T')` of Mehmood et al. Sec. 4.3 when T of K derivative
+    steps are given up and one derivative step costs ω algorithm steps.
+
+    Reference: :func:`unrolling.budget.reallocate` (ωT rounded down).
+    """
+    from .budget import reallocate
+    reference = reallocate(K, T, omega)
+    ok = np.shape(answer) == (2,) and tuple(int(a) for a in answer) == reference
+    return report("ch4_reallocation", ok, "the freed budget is omega * T algorithm steps; "
+                  "K' - T' must still equal K - T")
+
+
+def ch4_monotone_start(rho, gamma_, e0, edot0, answer, k_max=5000):
+    r"""Chapter 4: the smallest late start T' for which the Theorem 8 bound
+    :math:`\rho^k\dot e^{(0)} + k\rho^{k+T'-1}\Gamma e^{(0)}` never increases in k.
+
+    Reference: a search over T' with :func:`unrolling.bounds.theorem8` on k = 0..k_max.
+    """
+    from .bounds import theorem8
+    k = np.arange(k_max + 1)
+
+    def monotone(T):
+        values = np.asarray(theorem8(k, T, rho, gamma_, e0, edot0))
+        return bool(np.all(np.diff(values) <= 1e-12 * values[:-1]))
+    reference = next(T for T in range(10 * k_max) if monotone(T))
+    return report("ch4_monotone_start", int(answer) == reference,
+                  "the bound increases at k = 0 -> 1 exactly when "
+                  "rho**T' * Gamma * e0 > (1 - rho) * edot0; check the later k too")
+
+
+def ch4_relaxed_optimum(K, omega, rho, gamma_, e0, edot0, answer):
+    r"""Chapter 4: the minimizer over [0, K] of the relaxed eq. (22) (Lemma 11).
+
+    Reference: :func:`unrolling.bounds.optimal_truncation_relaxed`; accepted within 1e-3 K.
+    """
+    from .bounds import optimal_truncation_relaxed
+    reference = float(optimal_truncation_relaxed(K, omega, rho, gamma_, e0, edot0))
+    return report("ch4_relaxed_optimum", abs(float(answer) - reference) <= 1e-3 * K,
+                  "h'(T) is increasing (h is convex): bisect on its sign, and check the "
+                  "end points 0 and K")
+
+
+def ch4_k_step_jacobian(update, x0, u, num_steps, k, answer):
+    r"""Chapter 4: the Jacobian of :math:`x^{(K)}(u)` through its last k steps only
+    (truncated backpropagation, the one-step estimator of :math:`F^k`), constant x0.
+
+    Reference: the last entry of :func:`unrolling.forward_mode` started late at T' = K - k.
+    """
+    from .derivatives import forward_mode
+    reference = np.asarray(jax.jit(lambda u_: forward_mode(update, x0, u_, num_steps,
+                                                           start=num_steps - k)[-1])(u))
+    return report("ch4_k_step_jacobian", _close_squeezed(answer, reference),
+                  _shape_hint(answer, reference, "run K - k steps on lax.stop_gradient(u), "
+                              "then k steps on u, and take jax.jacfwd of that function"))
+
+
+def ch4_memory_slope(update, x0, u, num_steps, w, answer):
+    r"""Chapter 4: the bytes of compiled memory that truncated reverse mode saves per
+    differentiated step it gives up (``reverse_mode(..., stop=T', w=w)``).
+
+    Reference: the slope of :func:`unrolling.experiments.reverse_memory_bytes` between
+    T' = 0 and T' = K/2; accepted within 5%.
+    """
+    from .experiments import reverse_memory_bytes
+    half = num_steps // 2
+    full = reverse_memory_bytes(update, x0, u, num_steps, 0, w)
+    reference = (full - reverse_memory_bytes(update, x0, u, num_steps, half, w)) / half
+    return report("ch4_memory_slope", abs(float(answer) - reference) <= 0.05 * reference,
+                  "compile reverse_mode for two truncation indices and divide the difference "
+                  "of memory_analysis() sizes by the difference of differentiated steps")
+
+
+def ch4_convergence_order(errors, answer):
+    r"""Chapter 4: the order q of convergence shown by an error sequence
+    :math:`e_{k+1} \approx c\, e_k^q`, estimated from the last three errors above 1e-13.
+
+    Reference: :math:`q = \log(e_{k+1}/e_k) / \log(e_k/e_{k-1})`; accepted within 0.25.
+    """
+    e = np.asarray(errors, dtype=float)
+    e = e[np.isfinite(e) & (e > 1e-13)][-3:]
+    if len(e) < 3:
+        raise ValueError("need at least three finite errors above 1e-13")
+    reference = np.log(e[2] / e[1]) / np.log(e[1] / e[0])
+    return report("ch4_convergence_order", abs(float(answer) - reference) <= 0.25,
+                  "compare log(e_{k+1}/e_k) with log(e_k/e_{k-1}) before rounding errors")
+
+
+__all__ += ["ch4_reallocation", "ch4_monotone_start", "ch4_relaxed_optimum",
+            "ch4_k_step_jacobian", "ch4_memory_slope", "ch4_convergence_order"]

@@ -54,8 +54,10 @@ from jax.flatten_util import ravel_pytree
 from . import _validate, bounds, budget, problems
 
 __all__ = ["SweepResult", "PAPER_RHO", "appendix_c_draws", "appendix_c_plan", "truncation_sweep",
+           "median_rho_star",
            "full_sweep", "late_start_tangents", "reallocated_final_errors", "reverse_memory_bytes",
-           "Demo", "demo_quadratic", "late_start_errors", "budget_curves"]
+           "forward_memory_bytes",
+           "Demo", "demo_quadratic", "late_start_errors", "late_start_bounds", "budget_curves"]
 
 #: ρ printed in the captions of Mehmood et al. Figs. 3-14, by N.
 PAPER_RHO = {2: 0.763526, 5: 0.921979, 10: 0.974362, 20: 0.993876, 30: 0.998509,
@@ -268,7 +270,8 @@ def _reverse_curves(r, alpha, T_prime, K_prime, num_points):
         S = w[:, None] * (jnp.outer(psi, y_star) + phi * (e0 * _ipow(beta, k))[None])
         return _reverse_error(r, alpha, S[None], (w * psi)[None])[0]
 
-    return jax.vmap(jax.vmap(at, in_axes=(0, None)))(idx, K_prime)   # (J, P)
+    rows_at = jax.vmap(at)                                            # all rows at sample p
+    return lax.map(lambda k: rows_at(k, K_prime), idx.T).T           # (J, P), memory O(J N^2)
 
 
 def _sample_indices(lo, hi, num_points):
@@ -356,6 +359,17 @@ def truncation_sweep(key, N, step_rule="optimal", num_draws=100, M=50, omega=3.0
         best_fraction_relaxed=float(np.median(relaxed)))
 
 
+def median_rho_star(key, Ns=(2, 5, 10, 20, 30, 40), num_draws=100, M=50):
+    r"""Median over the draws of :math:`\rho^* = (L - m)/(L + m)` for each N (the draws of
+    :func:`truncation_sweep` with the same key), to set against :data:`PAPER_RHO`."""
+    out = {}
+    for N in Ns:
+        A = appendix_c_draws(key, num_draws, M, N)[0]
+        lam = np.linalg.eigvalsh(np.einsum("dmi,dmj->dij", A, A))
+        out[N] = float(np.median((lam[:, -1] - lam[:, 0]) / (lam[:, -1] + lam[:, 0])))
+    return out
+
+
 def full_sweep(key, Ns=(2, 5, 10, 20, 30, 40), step_rules=("optimal", "short"), **kwargs):
     """The whole App. C sweep: ``{(N, step_rule): SweepResult}``, all with the same ``key``
     (both step rules see the same draws; draws of different N are nested, see
@@ -411,17 +425,39 @@ def reallocated_final_errors(update, x0, u, v, jvp_star, K, Ts, omega):
     return jnp.linalg.norm(finals - ravel_pytree(jvp_star)[0], axis=-1)
 
 
+#: XLA options for compilations whose program is only inspected or run briefly:
+#: the memory analysis does not depend on the backend optimization level.
+_FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
+
+
+def _compiled_bytes(fn, u):
+    from .profiling import peak_memory
+    return peak_memory(jax.jit(fn, compiler_options=_FAST_COMPILE).lower(u).compile())
+
+
 def reverse_memory_bytes(update, x0, u, num_steps, stop, w):
-    r"""Bytes XLA reserves for ``reverse_mode(..., stop=stop, w=w)`` (compiled, deterministic).
+    r"""Compiled memory of truncated reverse mode: :math:`w^\top` times the derivative of
+    :math:`x^{(K)}(u)` through its last K - T' steps (T' = ``stop``), as deployed:
+    ``jax.vjp`` of :func:`unrolling.onestep.truncated_solution`.
 
     :func:`unrolling.profiling.peak_memory` (temporaries plus outputs of the compiled
-    program) of the truncated reverse sweep. It stores the iterates
-    :math:`x^{(T')}, \dots, x^{(K-1)}` and returns K - T' + 1 cotangents, so the count
-    grows linearly in the number K - T' of differentiated steps (chapter 4).
+    program; deterministic). The backward pass needs the iterates of the differentiated
+    steps, so the count grows linearly in K - T' (chapter 4).
     """
-    from .derivatives import reverse_mode
-    from .profiling import peak_memory
-    return peak_memory(lambda u_: reverse_mode(update, x0, u_, num_steps, stop=stop, w=w), u)
+    from .onestep import truncated_solution
+    K = _validate.num_steps(num_steps)
+    solution = truncated_solution(update, x0, K, last=K - _validate.index(stop, K, "stop"))
+    return _compiled_bytes(lambda u_: jax.vjp(solution, u_)[1](w), u)
+
+
+def forward_memory_bytes(update, x0, u, num_steps, start, v):
+    r"""Compiled memory of late-started forward mode, as deployed: ``jax.jvp`` of
+    :func:`unrolling.onestep.truncated_solution` with tangent v. The tangent travels
+    with the iterate, so the count does not grow with K - T' (chapter 4)."""
+    from .onestep import truncated_solution
+    K = _validate.num_steps(num_steps)
+    solution = truncated_solution(update, x0, K, last=K - _validate.index(start, K, "start"))
+    return _compiled_bytes(lambda u_: jax.jvp(solution, (u_,), (v,))[1], u)
 
 
 class Demo(NamedTuple):
@@ -523,3 +559,13 @@ def budget_curves(demo, T, omega, num_steps, omega_max=4.0):
     return {"iterate": e, "full": err[0], "late": err[1],
             "bound": np.where((k >= 0) & (k <= K_prime - T_prime), bound, np.nan),
             "K_prime": K_prime, "T_prime": T_prime}
+
+
+def late_start_bounds(demo, starts, horizon):
+    r"""Theorem 8 for the :class:`Demo` problem at each iteration k = 0..horizon, one row per
+    late start T' (NaN before T'): :math:`\rho^{k-T'}\dot e^{(0)} + (k-T')\rho^{k-1}\Gamma e^{(0)}`,
+    the bound of :func:`unrolling.bounds.theorem8` after k - T' derivative steps."""
+    k = np.arange(int(horizon) + 1)
+    rows = [np.where(k >= T, bounds.theorem8(np.maximum(k - T, 0), T, demo.rho, demo.gamma,
+                                             demo.e0, demo.edot0), np.nan) for T in starts]
+    return np.stack(rows)

@@ -8,6 +8,7 @@ Newton solution), and the curvature bounds ``smoothness(u)`` = L and
 PRNG keys. Chapters 1-5.
 """
 import functools
+import functools
 from typing import Callable, NamedTuple
 
 import jax
@@ -139,10 +140,16 @@ def least_squares_instance(key, M=50, N=10):
     M, N = _validate.num_steps(M, "M"), _validate.num_steps(N, "N")
     if not 0 < N <= M:
         raise ValueError(f"need 0 < N <= M for a strongly convex problem, got M={M}, N={N}")
+    return _random_data(key, M, N)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _random_data(key, M, N):
     key_A, key_b = jax.random.split(key)
     return (jax.random.uniform(key_A, (M, N)), jax.random.normal(key_b, (M,)))
 
 
+@functools.partial(jax.jit, static_argnums=(0, 3))  # compiled once per objective f
 def _newton_solve(f, x0, u, num_steps):
     grad, hess = jax.grad(f), jax.hessian(f)
     return lax.fori_loop(0, num_steps,

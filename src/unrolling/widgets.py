@@ -207,7 +207,7 @@ def ch2_unrolling_errors_explorer():
 #: Chapter 5 explorer: the chapter's synthetic ridge task (data key CH5_DATA_KEY), a
 #: poor cold start x0 = CH5_X0_SCALE * N(0, I) (key CH5_X0_KEY), CH5_OUTER outer steps
 #: from u0 = 0 with unrolled hypergradients, at most CH5_MAX_INNER inner steps.
-CH5_DATA_KEY, CH5_X0_KEY, CH5_X0_SCALE, CH5_OUTER, CH5_MAX_INNER = 1, 2, 10.0, 40, 2000
+CH5_DATA_KEY, CH5_X0_KEY, CH5_X0_SCALE, CH5_OUTER, CH5_MAX_INNER = 1, 2, 30.0, 40, 2000
 
 
 def ch5_setup():
@@ -306,3 +306,41 @@ def ch3_curse_explorer():
 
 
 __all__ += ["ch3_curse", "ch3_curse_explorer"]
+
+
+# --- Chapter 4: truncation under a fixed budget ------------------------------------
+
+#: Chapter 4 explorer: the demo quadratic of :func:`unrolling.experiments.demo_quadratic`,
+#: K = CH4_STEPS derivative steps without truncation, ω at most CH4_OMEGA_MAX (the
+#: horizon, and so the compiled program, does not depend on the sliders).
+CH4_STEPS, CH4_OMEGA_MAX = 200, 4.0
+
+from . import experiments as _experiments  # noqa: E402  (used by the chapter 4 block only)
+
+
+@register("ch4_truncation", defaults=dict(T=40, omega=3.0),
+          variations=[dict(T=0, omega=3.0), dict(T=80, omega=3.0), dict(T=40, omega=1.0),
+                      dict(T=150, omega=4.0)])
+def ch4_truncation(T=40, omega=3.0):
+    r"""Chapter 4 explorer: give up T of K derivative steps and spend ωT on the algorithm.
+
+    :func:`unrolling.experiments.budget_curves` on the demo quadratic
+    (K = ``CH4_STEPS``): forward mode without truncation against the late start at
+    :math:`T' = T + \lfloor\omega T\rfloor` run to :math:`K' = K + \lfloor\omega T\rfloor`,
+    with its Theorem 8 bound. Draws :func:`unrolling.plotting.budget_explorer_figure`.
+    """
+    demo = _experiments.demo_quadratic()
+    data = _experiments.budget_curves(demo, int(T), float(omega), CH4_STEPS, CH4_OMEGA_MAX)
+    return plotting.budget_explorer_figure(data, CH4_STEPS, float(omega), int(T))
+
+
+def ch4_truncation_explorer():
+    """The chapter 4 explorer: sliders for the truncation T and the cost ratio ω."""
+    import ipywidgets as w
+    return explorer(
+        ch4_truncation,
+        T=w.IntSlider(value=40, min=0, max=CH4_STEPS, step=5, description="T"),
+        omega=w.FloatSlider(value=3.0, min=0.5, max=CH4_OMEGA_MAX, step=0.5, description="ω"))
+
+
+__all__ += ["ch4_truncation", "ch4_truncation_explorer"]
