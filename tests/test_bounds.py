@@ -208,6 +208,25 @@ def test_theorem8_with_reallocated_budget_is_the_eq22_objective():
         assert dominated(r["edot_realloc"][-1], h, 1.0)[0]
 
 
+def test_printed_eq19_with_edot0_in_the_curse_term_is_not_a_bound(key):
+    """Mehmood et al. print (19) as ρ^k ė0 + kρ^{k-1}Γ ė0; Lemma 4 gives Γ e0 (bounds.py).
+    On f = ½xᵀ(4I + uI)x - cᵀx (u = 0) with x0 = 0 the measured error is
+    ρ^{k-1}(1 + (k-1)αλ)‖x*‖/λ, above the printed ρ^{k-1}(ρ + kα)‖x*‖/λ whenever λ > 1."""
+    alpha = 0.1
+
+    @jax.jit
+    def measured(key):
+        problem = problems.spectral_quadratic(key, jnp.full(N, 4.0))
+        derivs = forward_mode(gradient_descent(problem.f, alpha), jnp.zeros(N), 0.0, 20)
+        return (errors.derivative_errors(derivs, problem.jacobian(0.0)),
+                jnp.linalg.norm(problem.x_star(0.0)))
+    edot, e0 = measured(key)
+    rho, k = 1 - alpha * 4.0, np.arange(21)
+    printed = rho**k * edot[0] + k * rho ** np.maximum(k - 1, 0) * alpha * edot[0]
+    assert np.all(edot[1:] > printed[1:])
+    assert dominated(edot, bounds.theorem7(k, rho, alpha, e0, edot[0]), 1.0)[0]
+
+
 # --- Mehmood et al. eq. (22), Lemma 11: optimal truncation --------------------------
 
 def eq22_objective(T, K, omega, rho, gamma, e0, edot0):

@@ -60,7 +60,8 @@ def test_chapters_exist():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_notebook_is_in_toc(path):
-    assert path.relative_to(ROOT).with_suffix("").as_posix() in toc_documents()
+    document = path.relative_to(ROOT).with_suffix("").as_posix()
+    assert document in toc_documents(), f"add `- file: {document}` to _toc.yml"
 
 
 def test_toc_entries_exist():

@@ -457,6 +457,14 @@ def test_internal_links_resolve(visits, site):
     assert _failures(visits, check) == []
 
 
+def _tracked_files(source):
+    """Paths git tracks in the book's repository, or None outside a git work tree."""
+    if shutil.which("git") is None:
+        return None
+    proc = subprocess.run(["git", "ls-files"], cwd=source, capture_output=True, text=True)
+    return set(proc.stdout.splitlines()) if proc.returncode == 0 else None
+
+
 def test_notebook_pages_open_in_colab(visits, book_build):
     """Each notebook page links to Colab, naming a notebook of this repository."""
     repo = urlsplit(config()["repository"]["url"]).path.strip("/")
@@ -472,7 +480,12 @@ def test_notebook_pages_open_in_colab(visits, book_build):
         wrong = [link for link in v.colab if not link.startswith(prefix)
                  or not link.endswith(".ipynb")
                  or not (book_build.source / link.removeprefix(prefix)).is_file()]
-        return wrong and f"links name no notebook of the repository: {wrong}"
+        if wrong:
+            return f"links name no notebook of the repository: {wrong}"
+        untracked = [link for link in v.colab if tracked is not None
+                     and link.removeprefix(prefix) not in tracked]
+        return untracked and f"notebook not committed (the link would 404): {untracked}"
+    tracked = _tracked_files(book_build.source)
     assert _failures(visits, check) == []
     assert any(notebook_of(p, book_build.source) for p in visits), "no notebook page"
 

@@ -32,7 +32,6 @@ outer step is reused across calls with new data of the same shapes.
 """
 import dataclasses
 import math
-import numbers
 import time
 from functools import partial
 from typing import NamedTuple, Optional
@@ -50,8 +49,9 @@ from .methods import gradient_descent
 
 __all__ = ["Unrolled", "Truncated", "OneStep", "Implicit", "History", "BilevelTask",
            "hypergradient", "hypergradient_descent", "hypergradient_path", "evaluate_along",
-           "ridge_task", "linear_task", "standardized_split", "synthetic_regression", "outer_minimizer",
-           "one_step_criticality", "one_step_smoothness", "criticality_bound"]
+           "outer_minimizer", "ridge_task", "linear_task", "standardized_split",
+           "synthetic_regression", "one_step_criticality", "one_step_smoothness",
+           "criticality_bound"]
 
 
 # --------------------------------------------------------------------------- estimators
@@ -125,7 +125,7 @@ def _tree_norm(tree):
 
 
 def _solve(update, x0, u, eps, max_inner, window):
-    r"""Iterate until :math:`\|x^{(k)} - x^{(k-1)}\| \le \varepsilon` or k = max_inner (>= 1 step).
+    r"""Iterate until :math:`\|x^{(k)} - x^{(k-1)}\| \le \varepsilon` or k = ``max_inner``.
 
     Returns :math:`x^{(K)}`, K, whether the tolerance was met, and a ring buffer
     holding :math:`x^{(k)}` at slot ``k % window`` for the last ``window`` k < K.
@@ -134,7 +134,8 @@ def _solve(update, x0, u, eps, max_inner, window):
 
     def cond(state):
         x, x_prev, k, _ = state
-        return (k == 0) | ((k < max_inner) & (_tree_norm(jax.tree.map(jnp.subtract, x, x_prev)) > eps))
+        moved = _tree_norm(jax.tree.map(jnp.subtract, x, x_prev))
+        return (k == 0) | ((k < max_inner) & (moved > eps))
 
     def body(state):
         x, _, k, buf = state
@@ -178,14 +179,15 @@ def _estimate(update, outer_loss, x_init, u, eps, estimator, max_inner):
 
 @partial(jax.jit, static_argnames=("estimator", "max_inner"))
 def _outer_step(update, outer_loss, x_init, u, eps, tau, estimator, max_inner):
-    d, x, K, converged, loss = _estimate(update, outer_loss, x_init, u, eps, estimator, max_inner)
+    d, x, K, converged, loss = _estimate(update, outer_loss, x_init, u, eps, estimator,
+                                         max_inner)
     u_next = jax.tree.map(lambda a, g: a - tau * g, u, d)
     return u_next, d, x, K, converged, loss
 
 
 @jax.jit
 def _map(fn, us):
-    """``fn`` at each entry of the stacked pytree ``us`` (compiled once per function and shapes)."""
+    """``fn`` at each entry of the stacked pytree ``us`` (one compilation per function, shapes)."""
     return jax.vmap(fn)(us)
 
 
@@ -316,8 +318,8 @@ def _history(rows, u_last, reference):
     return History(u=np.array(us), outer_loss=np.array(cols[4], dtype=float),
                    inner_steps=np.array(cols[2], dtype=int),
                    converged=np.array(cols[3], dtype=bool), hypergradient=ds,
-                   x=np.array([flat(x) for x in cols[1]]), wall_time=np.array(cols[5], dtype=float),
-                   hypergradient_error=errors)
+                   x=np.array([flat(x) for x in cols[1]]),
+                   wall_time=np.array(cols[5], dtype=float), hypergradient_error=errors)
 
 
 def evaluate_along(fn, us):
@@ -331,12 +333,32 @@ def evaluate_along(fn, us):
     return np.concatenate([leaf.reshape(leaf.shape[0], -1) for leaf in leaves], axis=1)
 
 
+def outer_minimizer(hypergradient, lo, hi, tol=1e-10):
+    r"""The zero of a scalar hypergradient in [lo, hi] by bisection: :math:`u^*` with
+    :math:`\nabla h(u^*) = 0`, assuming :math:`\nabla h(lo) < 0 < \nabla h(hi)` (chapter 5).
+
+    Used as the exact outer solution for the one-dimensional tasks of chapter 5.
+    """
+    lo, hi = float(lo), float(hi)
+    g_lo, g_hi = (float(v) for v in evaluate_along(hypergradient, jnp.array([lo, hi])))
+    if not g_lo < 0 < g_hi:
+        raise ValueError("need hypergradient(lo) < 0 < hypergradient(hi), "
+                         f"got {g_lo:.4g}, {g_hi:.4g}")
+    _validate.positive(tol, "tol")
+    while hi - lo > tol:
+        mid = 0.5 * (lo + hi)
+        below = float(evaluate_along(hypergradient, jnp.array([mid]))[0]) < 0
+        lo, hi = (mid, hi) if below else (lo, mid)
+    return 0.5 * (lo + hi)
+
+
 def hypergradient_path(update, outer_loss, x0, u, num_steps, start=0):
     r"""Hypergradient estimates after each differentiated step, from forward mode.
 
     With :math:`\dot X^{(j)}` = ``forward_mode(update, x0, u, num_steps, start)[j]``
     (j differentiated steps after ``start`` idle ones; x0 a constant),
-    :math:`d_j = \dot X^{(j)\top} \nabla_x \ell(x^{(start+j)}, u) + \nabla_u \ell(x^{(start+j)}, u)`.
+    :math:`d_j = \dot X^{(j)\top} \nabla_x \ell(x^{(s+j)}, u) + \nabla_u \ell(x^{(s+j)}, u)`
+    with s = ``start``.
     ``start=0`` is full unrolling from x0; ``start > 0`` is explicit truncation
     (late start, Mehmood et al. eq. 20); a warm start is ``x0`` near :math:`x^*(u)`.
 
@@ -443,6 +465,33 @@ def standardized_split(key, X, y, val_fraction=0.5):
     return ((X[tr] - mx) / sx, (y[tr] - my) / sy, (X[va] - mx) / sx, (y[va] - my) / sy)
 
 
+def synthetic_regression(key, num_train=20, num_val=30, num_features=10, noise=3.0,
+                         condition=30.0):
+    r"""A small regression data set with a prescribed feature scaling (chapter 5).
+
+    Rows of A and :math:`A_{val}` are :math:`\mathcal N(0, \mathrm{diag}(s))` with
+    :math:`s` log-spaced in [1, ``condition``]; :math:`b = A x_{true} + \text{noise}\cdot z`
+    with :math:`x_{true}, z` standard normal (the same :math:`x_{true}` for validation).
+    Noisy training targets make an interior ridge weight optimal.
+    Returns (A, b, A_val, b_val).
+    """
+    _validate.positive(noise, "noise")
+    _validate.positive(condition, "condition")
+    sizes = [_validate.num_steps(v, name) for v, name in ((num_train, "num_train"),
+             (num_val, "num_val"), (num_features, "num_features"))]
+    return _synthetic(key, *sizes, noise, condition)
+
+
+def _synthetic(key, num_train, num_val, num_features, noise, condition):
+    # one normal draw, cut into A, A_val, x_true, z, z_val (one random-bits kernel to compile)
+    sizes = (num_train * num_features, num_val * num_features, num_features, num_train, num_val)
+    parts = jnp.split(jax.random.normal(key, (sum(sizes),)), np.cumsum(sizes)[:-1])
+    scale = jnp.sqrt(jnp.logspace(0.0, np.log10(float(condition)), num_features))
+    A = parts[0].reshape(num_train, num_features) * scale[None]
+    A_val = parts[1].reshape(num_val, num_features) * scale[None]
+    return A, A @ parts[2] + noise * parts[3], A_val, A_val @ parts[2] + noise * parts[4]
+
+
 def _linear_objective(H, C, x, u):
     return 0.5 * x @ (H @ x) - x @ (C @ u)
 
@@ -481,7 +530,8 @@ def linear_task(key, rho, num_features=5, num_params=2):
       ``(task, constants)`` with constants a dict (rho, L_F, L_J, l_g, l_grad). Chapter 5.
     """
     _validate.in_range(rho, "rho", 0.0, 1.0, high_open=True)
-    n, p = _validate.num_steps(num_features, "num_features"), _validate.num_steps(num_params, "num_params")
+    n = _validate.num_steps(num_features, "num_features")
+    p = _validate.num_steps(num_params, "num_params")
     if not 1 <= p <= n:
         raise ValueError(f"need 1 <= num_params <= num_features, got {p}, {n}")
     k_q, k_c, k_t = jax.random.split(key, 3)
@@ -515,7 +565,8 @@ def one_step_smoothness(rho, L_F, L_J, l_g, l_grad):
 def one_step_criticality(rho, L_F, L_J, l_g, l_grad, M, k):
     r"""Bolte et al. Cor. 5: the hypergradient error level of one-step descent (eq. 10).
 
-    .. math:: \epsilon = \frac{\rho}{1-\rho}\big(L_F l_g + (L_J l_g + L_F l_\nabla) M \rho^{k-2}\big),
+    .. math:: \epsilon = \frac{\rho}{1-\rho}\big(L_F l_g
+              + (L_J l_g + L_F l_\nabla) M \rho^{k-2}\big),
 
     obtained from Cor. 4 with :math:`\|x_j - \bar x\| \le \rho^j M/(1-\rho)`
     (:math:`M \ge \|x_0 - F(x_0, u)\|`, k >= 2 inner steps from :math:`x_0`):
@@ -528,53 +579,12 @@ def one_step_criticality(rho, L_F, L_J, l_g, l_grad, M, k):
 
 
 def criticality_bound(eps, smoothness, gap, num_outer):
-    r"""Bolte et al. Lemma 3 / Cor. 5: :math:`\min_{l \le K}\|\nabla h(u_l)\|^2 \le \epsilon^2 + \frac{2 L_h (h(u_0) - h^*)}{K+1}`.
+    r"""Bolte et al. Lemma 3 / Cor. 5: a bound on :math:`\min_{l \le K}\|\nabla h(u_l)\|^2`.
 
-    Valid for steps :math:`u_{l+1} = u_l - d_l / L_h` with :math:`\|d_l - \nabla h(u_l)\| \le \epsilon`;
+    .. math:: \min_{l \le K}\|\nabla h(u_l)\|^2 \le \epsilon^2 + \frac{2 L_h (h(u_0) - h^*)}{K+1}
+
+    for steps :math:`u_{l+1} = u_l - d_l / L_h` with :math:`\|d_l - \nabla h(u_l)\| \le \epsilon`;
     ``num_outer`` = K, ``gap`` = :math:`h(u_0) - h^*`. Returns the bound on the squared norm.
     """
     K = _validate.num_steps(num_outer, "num_outer")
     return eps ** 2 + 2 * smoothness * gap / (K + 1)
-
-
-def synthetic_regression(key, num_train=20, num_val=30, num_features=10, noise=3.0,
-                         condition=30.0):
-    r"""A small regression data set with a prescribed feature scaling (chapter 5).
-
-    Rows of A and :math:`A_{val}` are :math:`\mathcal N(0, \mathrm{diag}(s))` with
-    :math:`s` log-spaced in [1, ``condition``]; :math:`b = A x_{true} + \text{noise}\cdot z`
-    with :math:`x_{true}, z` standard normal (the same :math:`x_{true}` for validation).
-    Noisy training targets make an interior ridge weight optimal. Returns (A, b, A_val, b_val).
-    """
-    _validate.positive(noise, "noise")
-    _validate.positive(condition, "condition")
-    sizes = [_validate.num_steps(v, name) for v, name in ((num_train, "num_train"),
-             (num_val, "num_val"), (num_features, "num_features"))]
-    return _synthetic(key, *sizes, noise, condition)
-
-
-def _synthetic(key, num_train, num_val, num_features, noise, condition):
-    # one normal draw, cut into A, A_val, x_true, z, z_val (one random-bits kernel to compile)
-    sizes = (num_train * num_features, num_val * num_features, num_features, num_train, num_val)
-    parts = jnp.split(jax.random.normal(key, (sum(sizes),)), np.cumsum(sizes)[:-1])
-    scale = jnp.sqrt(jnp.logspace(0.0, np.log10(float(condition)), num_features))
-    A = parts[0].reshape(num_train, num_features) * scale[None]
-    A_val = parts[1].reshape(num_val, num_features) * scale[None]
-    return A, A @ parts[2] + noise * parts[3], A_val, A_val @ parts[2] + noise * parts[4]
-
-
-def outer_minimizer(hypergradient, lo, hi, tol=1e-10):
-    r"""The zero of a scalar hypergradient in [lo, hi] by bisection: :math:`u^*` with
-    :math:`\nabla h(u^*) = 0`, assuming :math:`\nabla h(lo) < 0 < \nabla h(hi)` (chapter 5).
-
-    Used as the exact outer solution for the one-dimensional tasks of chapter 5.
-    """
-    lo, hi = float(lo), float(hi)
-    g_lo, g_hi = (float(v) for v in evaluate_along(hypergradient, jnp.array([lo, hi])))
-    if not g_lo < 0 < g_hi:
-        raise ValueError(f"need hypergradient(lo) < 0 < hypergradient(hi), got {g_lo:.4g}, {g_hi:.4g}")
-    _validate.positive(tol, "tol")
-    while hi - lo > tol:
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if float(evaluate_along(hypergradient, jnp.array([mid]))[0]) < 0 else (lo, mid)
-    return 0.5 * (lo + hi)

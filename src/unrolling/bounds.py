@@ -172,7 +172,10 @@ def scieur_gd(t, step_size, L, mu, jac0_err, G):
     monotone in λ on either side of hλ = 1, so its maximum over [mu, L] is at an end
     point. (We bound the two terms by separate maxima, which is always valid; the
     paper writes one maximum of the sum.) ``jac0_err`` = :math:`\|\partial x_0 - \partial x_*\|_F`,
-    ``G`` = :math:`\|\partial_\theta \nabla f(x_0, \theta)\|_F`.
+    ``G`` = :math:`\|\tfrac{d}{d\theta} \nabla f(x_0(\theta), \theta)\|_F`: the partial
+    derivative :math:`\partial_\theta \nabla f(x_0, \theta)` when x0 is a constant, but the
+    *total* derivative :math:`\nabla^2 f\,\partial x_0 + \partial_\theta \nabla f` when x0
+    depends on θ (that is what the master identity needs; the partial alone can fail).
     """
     lam = jnp.stack([jnp.asarray(mu, float), jnp.asarray(L, float)])
     a, b = _gd_factors(t, step_size, lam)
@@ -203,7 +206,8 @@ def scieur_chebyshev(t, L, mu, jac0_err, G):
     .. math:: \frac{2}{\xi^t + \xi^{-t}}\Big\{\Big|\frac{2t^2}{1-\kappa} - 1\Big|
               \|\partial x_0 - \partial x_*\|_F + \frac{2t^2}{L-\mu} G\Big\},
 
-    from :math:`|T_t'| \le t^2` on [-1, 1]; peaks near :math:`t \approx 2/\sqrt\kappa`."""
+    from :math:`|T_t'| \le t^2` on [-1, 1] (the first factor is attained at λ = L); peaks near
+    :math:`t \approx 2/\sqrt\kappa`. ``jac0_err`` and ``G`` as in :func:`scieur_gd`."""
     kappa, t = mu / L, jnp.asarray(t, dtype=jnp.result_type(float))
     xi = (1 - jnp.sqrt(kappa)) / (1 + jnp.sqrt(kappa))
     return 2 / (xi**t + xi**-t) * (jnp.abs(2 * t**2 / (1 - kappa) - 1) * jac0_err

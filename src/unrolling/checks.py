@@ -269,7 +269,8 @@ def one_step_criticality(constants, M, k, answer):
     reference = np.array([eps_fn(**constants, M=M, k=k), 1.0 / one_step_smoothness(**constants)])
     return report("one_step_criticality", _close(np.ravel(np.asarray(answer, dtype=float)),
                                                  reference, rtol=1e-6),
-                  "ε = ρ/(1-ρ) (L_F l_g + (L_J l_g + L_F l_grad) M ρ^(k-2)); α_max is one over "
+                  "ε = ρ/(1-ρ) (L_F l_g + (L_J l_g + L_F l_grad) M ρ^(k-2)); "
+                  "α_max is one over "
                   "the Lipschitz constant of the hypergradient (proof of Cor. 5)")
 
 

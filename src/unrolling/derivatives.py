@@ -20,7 +20,11 @@ flattened ``x`` (size ``n``) and ``u`` (size ``p``). The initial point ``x0`` is
 either a value (then :math:`D x^{(0)} = 0`) or a callable ``x0(u)``.
 
 ``lax.scan`` allows both forward- and reverse-mode autodiff through the loop;
-``lax.while_loop`` would allow forward mode only.
+``lax.while_loop`` would allow forward mode only. Each estimator runs as one
+``jax.jit``-compiled program with the update map (and a callable x0) static: an
+eager call with an update map used before reuses the compiled loop; the
+functions also work inside ``jax.jit``, ``jax.vmap`` and ``jax.grad``. num_steps,
+start and stop are Python ints (static).
 """
 import functools
 

@@ -433,21 +433,30 @@ def explorer_figure(data, title=None):
     r"""The chapter 3 explorer's picture: :math:`e^{(k)}`, :math:`\dot e^{(k)}`, the iterate
     bound (8) and the Theorem 7 bound (dashed), :math:`\dot k` marked.
 
+    Drawn for speed, since it is redrawn at every slider move: a fixed layout instead
+    of the constrained one, no minor ticks and plain "1e-04" labels on the log axis
+    (each saves a large share of the rendering time; mathtext tick labels are costly).
+
     Args:
       data: dict from :func:`unrolling.curse.explorer_curves` (arrays).
     """
-    fig, ax = new_figure()
-    k = np.arange(len(data["iterate"]))  # the explorer's K
-    ax.semilogy(k, np.asarray(data["iterate"]), color=COLORS["iterate"], label=r"$e^{(k)}$")
-    ax.semilogy(k, np.asarray(data["forward"]), color=COLORS["forward"], label=r"$\dot e^{(k)}$")
+    import matplotlib.ticker as mticker
+    fig = plt.figure(figsize=_STYLE["figure.figsize"])
+    ax = fig.add_axes((0.12, 0.14, 0.85, 0.76))
+    k = np.arange(len(data["iterate"]))
+    ax.semilogy(k, np.asarray(data["iterate"]), color=COLORS["iterate"], label="iterate error")
+    ax.semilogy(k, np.asarray(data["forward"]), color=COLORS["forward"],
+                label="forward-mode error")
     ax.semilogy(k, np.asarray(data["iterate_bound"]), "--", color=COLORS["iterate"],
-                linewidth=1.2, label=r"$\rho^k e^{(0)}$")
+                linewidth=1.2, label="bound (8)")
     ax.semilogy(k, np.asarray(data["theorem7"]), "--", color=COLORS["forward"], linewidth=1.2,
                 label="Theorem 7")
-    ax.axvline(float(data["k_dot"]), color=COLORS["forward"], linestyle=":", linewidth=1.2,
-               label=rf"$\dot k = {int(data['k_dot'])}$")
-    ax.set(xlabel="iteration $k$", ylabel="error", title=title, xlim=(0, k[-1]),
-           ylim=(1e-8, None))
+    ax.axvline(float(data["k_dot"]), color=COLORS["forward"], linestyle=":", linewidth=1.2)
+    ax.yaxis.set_major_locator(mticker.LogLocator(numticks=5))
+    ax.yaxis.set_minor_locator(mticker.NullLocator())
+    ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:.0e}"))
+    ax.set(xlabel="iteration k (dotted: peak of the forward-mode error)", ylabel="error",
+           title=title, xlim=(0, k[-1]), ylim=(1e-8, None))
     ax.legend(ncols=2)
     return fig
 
@@ -488,7 +497,8 @@ def implicit_truncation_figure(cold, truncated, warm):
     fig, axes = new_figure(2, sharey=True)
     cold = np.asarray(cold)
     for ax in axes:
-        ax.semilogy(np.arange(cold.size), cold, color=COLORS["forward"], label="cold start, unrolled")
+        ax.semilogy(np.arange(cold.size), cold, color=COLORS["forward"],
+                    label="cold start, unrolled")
     for i, (T, errs) in enumerate(truncated.items()):
         errs = np.asarray(errs)
         axes[0].semilogy(T + np.arange(errs.size), errs, color=_family_colors(len(truncated))[i],
@@ -507,13 +517,16 @@ def implicit_truncation_figure(cold, truncated, warm):
 def bilevel_history_figure(runs, values, title=None):
     r"""Algorithm 1 per outer step: :math:`K_r`, hypergradient error, outer loss (chapter 5).
 
+    Labels are plain text (no mathtext) and the layout is fixed: the chapter 5 explorer
+    redraws this figure at every update, and text parsing and the layout solver would
+    dominate its time.
+
     Args:
       runs: dict label -> :class:`unrolling.bilevel.History` (with hypergradient errors).
       values: dict label -> exact outer loss :math:`h(u^{(r)})`, r = 0, ..., R.
-      title: optional figure title.
+      title: optional figure title (plain text).
     """
-    # a fixed layout instead of new_figure's constrained one: this figure is redrawn by
-    # the chapter 5 explorer, and the layout solver would be half of its update time
+    from matplotlib import ticker
     fig = plt.figure(figsize=(9.6, 3.2))
     axes = fig.subplots(1, 3)
     fig.subplots_adjust(left=0.07, right=0.99, bottom=0.16, top=0.86 if title else 0.95,
@@ -523,9 +536,11 @@ def bilevel_history_figure(runs, values, title=None):
         axes[0].plot(r, hist.inner_steps, color=color, label=label)
         axes[1].semilogy(r, np.maximum(hist.hypergradient_error, 1e-16), color=color)
         axes[2].plot(np.arange(len(values[label])), np.asarray(values[label]), color=color)
-    axes[0].set(xlabel="outer step $r$", ylabel="inner iterations $K_r$", ylim=(0, None))
-    axes[1].set(xlabel="outer step $r$", ylabel=r"$\|d^{(r)} - \nabla h(u^{(r)})\|$")
-    axes[2].set(xlabel="outer step $r$", ylabel=r"outer loss $h(u^{(r)})$")
+    axes[1].yaxis.set_major_formatter(ticker.LogFormatter(labelOnlyBase=True))
+    axes[1].yaxis.set_minor_formatter(ticker.NullFormatter())
+    axes[0].set(xlabel="outer step r", ylabel="inner iterations K\u1d63", ylim=(0, None))
+    axes[1].set(xlabel="outer step r", ylabel="hypergradient error")
+    axes[2].set(xlabel="outer step r", ylabel="outer loss h(u)")
     axes[0].legend()
     if title:
         fig.suptitle(title, fontsize=11)

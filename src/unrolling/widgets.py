@@ -240,7 +240,7 @@ def ch5_bilevel(step_size=0.02, eps=1e-4, warm_start=True):
     label = "unrolled, warm" if warm_start else "unrolled, cold"
     return plotting.bilevel_history_figure(
         {label: hist}, {label: bilevel.evaluate_along(task.value, hist.u[:, 0])},
-        title=fr"$\tau = {float(step_size):.3g}$, $\varepsilon = {float(eps):.0e}$, "
+        title=f"\u03c4 = {float(step_size):.3g}, \u03b5 = {float(eps):.0e}, "
               f"{sum(hist.inner_steps)} inner iterations in total")
 
 
@@ -251,7 +251,8 @@ def ch5_bilevel_explorer():
         ch5_bilevel,
         step_size=w.FloatLogSlider(value=0.02, base=10, min=-3, max=-1, step=0.1,
                                    description="τ (outer)"),
-        eps=w.FloatLogSlider(value=1e-4, base=10, min=-8, max=-1, step=0.5, description="ε (inner)"),
+        eps=w.FloatLogSlider(value=1e-4, base=10, min=-8, max=-1, step=0.5,
+                             description="ε (inner)"),
         warm_start=w.ToggleButton(value=True, description="warm start"))
 
 
@@ -290,8 +291,8 @@ def ch3_curse(step_scale=1.9, log10_cond=2.0, init_scale=1.0):
                        float(init_scale), num_steps=CH3_STEPS, dim=CH3_DIM)
     data = {name: np.asarray(value) for name, value in data.items()}
     return plotting.explorer_figure(
-        data, title=fr"$\alpha L = {step_scale:.2f}$, $L/\ell = {10 ** log10_cond:.0f}$, "
-                    fr"$\sigma = {init_scale:.2g}$, $\rho = {float(data['rho']):.4f}$")
+        data, title=f"αL = {step_scale:.2f}, L/ℓ = {10 ** log10_cond:.0f}, "
+                    f"σ = {init_scale:.2g}, ρ = {float(data['rho']):.4f}")
 
 
 def ch3_curse_explorer():
