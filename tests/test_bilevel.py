@@ -412,3 +412,28 @@ def test_cor5_inputs_are_checked():
         bl.one_step_criticality(0.5, 1, 0, 1, 1, 1, 1)
     with pytest.raises(ValueError, match="rho"):
         bl.linear_task(jax.random.PRNGKey(0), 1.2)
+
+
+def test_outer_minimizer_finds_the_zero_of_the_hypergradient(task):
+    u_star = bl.outer_minimizer(task.hypergradient, -3.0, 8.0, tol=1e-10)
+    assert abs(float(task.hypergradient(u_star))) < 1e-6
+    # it is the minimizer of h on a fine grid around it
+    grid = np.linspace(u_star - 0.1, u_star + 0.1, 201)
+    assert abs(grid[np.argmin(bl.evaluate_along(task.value, grid))] - u_star) <= 1e-3
+    with pytest.raises(ValueError, match="hypergradient"):
+        bl.outer_minimizer(task.hypergradient, 6.0, 8.0)
+
+
+def test_ch5_explorer_registered_and_draws_defaults_and_variations():
+    """The chapter 5 explorer (unrolling.widgets.ch5_bilevel) draws its three panels."""
+    import matplotlib.pyplot as plt
+
+    from unrolling import widgets
+    draw, defaults, variations = widgets.EXPLORERS["ch5_bilevel"]
+    assert draw is widgets.ch5_bilevel and variations
+    for values in [defaults, *variations]:
+        fig = draw(**values)
+        assert len(fig.axes) == 3 and all(len(ax.get_lines()) == 1 for ax in fig.axes)
+        plt.close(fig)
+    controls = widgets.ch5_bilevel_explorer().children[0].children
+    assert [c.value for c in controls] == [defaults[k] for k in ("step_size", "eps", "warm_start")]

@@ -339,3 +339,10 @@ def test_derivative_errors_of_the_reverse_curve_use_the_same_norm(flat):
     fwd = errors.derivative_errors(forward_mode(update, jnp.zeros(12), 0.0, 10),
                                    problem.jacobian(0.0), "op")
     np.testing.assert_allclose(curves.forward, fwd, rtol=1e-12)
+
+
+def test_forward_jacobians_match_forward_mode(flat):
+    problem, lam, H0, c = flat
+    update = gradient_descent(problem.f, 1.5)
+    np.testing.assert_allclose(curse.forward_jacobians(update, jnp.ones(12), 0.0, 20),
+                               forward_mode(update, jnp.ones(12), 0.0, 20), rtol=1e-10, atol=1e-12)

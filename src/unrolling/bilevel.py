@@ -291,14 +291,17 @@ def hypergradient_descent(update, outer_loss, x0, u0, *, step_size, num_outer, e
     taus = _step_sizes(step_size, R)
     estimator = _check_estimator(estimator)
     update, outer_loss = _as_partial(update, "update"), _as_partial(outer_loss, "outer_loss")
-    step = partial(_outer_step, update, outer_loss, eps=_scalar(eps), estimator=estimator,
-                   max_inner=max_inner)
+    eps = _scalar(eps)
+
+    def step(x, u, tau):  # positional arguments, as in hypergradient(): one cache entry
+        return _outer_step(update, outer_loss, x, u, eps, tau, estimator=estimator,
+                           max_inner=max_inner)
     if R:  # compile (and discard) before timing
-        jax.block_until_ready(step(x0, u0, tau=_scalar(taus[0])))
+        jax.block_until_ready(step(x0, u0, _scalar(taus[0])))
     rows, u, x = [], u0, x0
     for tau in taus:
         start = time.perf_counter()
-        out = jax.block_until_ready(step(x if warm_start else x0, u, tau=_scalar(tau)))
+        out = jax.block_until_ready(step(x if warm_start else x0, u, _scalar(tau)))
         rows.append(out[1:] + (time.perf_counter() - start, u))
         u, x = out[0], out[2]
     return _history(rows, u, reference)
@@ -333,22 +336,23 @@ def evaluate_along(fn, us):
     return np.concatenate([leaf.reshape(leaf.shape[0], -1) for leaf in leaves], axis=1)
 
 
-def outer_minimizer(hypergradient, lo, hi, tol=1e-10):
-    r"""The zero of a scalar hypergradient in [lo, hi] by bisection: :math:`u^*` with
-    :math:`\nabla h(u^*) = 0`, assuming :math:`\nabla h(lo) < 0 < \nabla h(hi)` (chapter 5).
+def outer_minimizer(hypergradient, lo, hi, tol=1e-10, num=65):
+    r"""The zero of a scalar hypergradient in [lo, hi]: :math:`u^*` with :math:`\nabla h(u^*) = 0`.
 
-    Used as the exact outer solution for the one-dimensional tasks of chapter 5.
+    Assumes :math:`\nabla h(lo) < 0 < \nabla h(hi)`. Each round evaluates ``num`` points
+    at once (one compilation) and keeps the cell where the sign changes, until it is
+    narrower than ``tol``. Used as the exact outer solution of chapter 5's 1-d tasks.
     """
     lo, hi = float(lo), float(hi)
-    g_lo, g_hi = (float(v) for v in evaluate_along(hypergradient, jnp.array([lo, hi])))
-    if not g_lo < 0 < g_hi:
-        raise ValueError("need hypergradient(lo) < 0 < hypergradient(hi), "
-                         f"got {g_lo:.4g}, {g_hi:.4g}")
     _validate.positive(tol, "tol")
+    g = evaluate_along(hypergradient, np.linspace(lo, hi, num))
+    if not g[0] < 0 < g[-1]:
+        raise ValueError("need hypergradient(lo) < 0 < hypergradient(hi), "
+                         f"got {g[0]:.4g}, {g[-1]:.4g}")
     while hi - lo > tol:
-        mid = 0.5 * (lo + hi)
-        below = float(evaluate_along(hypergradient, jnp.array([mid]))[0]) < 0
-        lo, hi = (mid, hi) if below else (lo, mid)
+        us = np.linspace(lo, hi, num)
+        i = int(np.argmax(evaluate_along(hypergradient, us) >= 0))   # first u with grad >= 0
+        lo, hi = us[max(i - 1, 0)], us[i]
     return 0.5 * (lo + hi)
 
 
@@ -534,12 +538,12 @@ def linear_task(key, rho, num_features=5, num_params=2):
     p = _validate.num_steps(num_params, "num_params")
     if not 1 <= p <= n:
         raise ValueError(f"need 1 <= num_params <= num_features, got {p}, {n}")
-    k_q, k_c, k_t = jax.random.split(key, 3)
-    Q, _ = jnp.linalg.qr(jax.random.normal(k_q, (n, n)))
+    draw = jax.random.normal(key, (n * n + n * p + n,))    # one draw: Q, C and the target
+    Q, _ = jnp.linalg.qr(draw[:n * n].reshape(n, n))
     H = (Q * jnp.linspace(1.0 - rho, 1.0, n)[None]) @ Q.T
-    C = jax.random.normal(k_c, (n, p))
+    C = draw[n * n:n * n + n * p].reshape(n, p)
     C = C / jnp.linalg.norm(C, 2)
-    target = jax.random.normal(k_t, (n,))
+    target = draw[n * n + n * p:]
     task = BilevelTask(update=Partial(_gd_step, Partial(_linear_objective, H, C), 1.0),
                        outer_loss=Partial(_pseudo_huber, target),
                        x_star=Partial(_linear_x_star, H, C),

@@ -296,15 +296,15 @@ def optimal_log_weight(A, b, A_val, b_val, answer, tol=1e-3):
     r"""Chapter 5: the log ridge weight :math:`u^* = \arg\min_u h(u)` on validation data,
     to ``tol``.
 
-    Reference: :func:`unrolling.bilevel.outer_minimizer` (bisection on the closed-form
-    hypergradient of :func:`unrolling.bilevel.ridge_task`), bracketed by the best
+    Reference: :func:`unrolling.bilevel.outer_minimizer` (the zero of the closed-form
+    hypergradient of :func:`unrolling.bilevel.ridge_task`), bracketed around the best
     point of a grid on [-10, 10].
     """
     from .bilevel import evaluate_along, outer_minimizer, ridge_task
     task = ridge_task(A, b, A_val, b_val)
-    us = np.linspace(-10.0, 10.0, 201)
+    us = np.linspace(-10.0, 10.0, 65)
     i = int(np.argmin(evaluate_along(task.value, us)))
-    reference = outer_minimizer(task.hypergradient, us[max(i - 1, 0)], us[min(i + 1, 200)])
+    reference = outer_minimizer(task.hypergradient, us[max(i - 1, 0)], us[min(i + 1, 64)])
     return report("optimal_log_weight", abs(float(answer) - reference) <= tol,
                   "minimize the closed-form validation loss h(u), e.g. on a fine grid or "
                   "by finding the zero of its hypergradient")
@@ -373,7 +373,8 @@ def chebyshev_peak(L, mu, answer):
 
     Reference: the argmax over integers of :func:`unrolling.bounds.scieur_chebyshev`;
     accepted within 1 iteration or 5% (so the maximizer of the approximation
-    :math:`t^2\xi^t` passes, and the paper's :math:`2/\sqrt\kappa` does not).
+    :math:`t^2\xi^t`, about :math:`\sqrt\kappa` for κ = L/mu, passes, and the paper's
+    :math:`2\sqrt\kappa` does not).
     """
     from .bounds import scieur_chebyshev
     t = np.arange(int(20 * np.sqrt(float(L) / float(mu))) + 10)
@@ -395,7 +396,7 @@ def top_component_peak(L, mu, answer):
     reference = int(np.argmax(np.abs(np.asarray(factor[:, 0]))))
     return report("top_component_peak", _near(answer, reference, 0.03, 1.0),
                   "with h = 2/(L + mu), |1 - hL| = (L - mu)/(L + mu); maximize "
-                  "t * rho**t as for the curse term")
+                  "rho**(t-1) * (1 + (t-1) h L) as for the curse term")
 
 
 __all__ += ["curse_peak", "largest_monotone_step", "ridge_gamma", "chebyshev_peak",

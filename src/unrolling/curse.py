@@ -37,7 +37,8 @@ from .methods import chebyshev, gradient_descent, heavy_ball
 FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
 
 __all__ = ["ErrorCurves", "error_curves", "quadratic_error_curves", "huber_curves",
-           "loss_comparison", "with_solution", "gd_curves", "hessian_eigenvalues", "quadratic_data", "scieur_constants",
+           "loss_comparison", "with_solution", "gd_curves", "hessian_eigenvalues",
+           "forward_jacobians", "quadratic_data", "scieur_constants",
            "suboptimality", "eigen_errors", "Theorem7Constants", "gd_quadratic_constants",
            "lemma6_ratios", "geometric_spectrum", "flat_derivative_weights",
            "largest_monotone_step", "curse_peak", "explorer_curves"]
@@ -138,6 +139,14 @@ def quadratic_error_curves(H0, c, x0, step_size, num_steps, u=0.0, momentum=0.0,
     return jax.device_get(_quadratic_error_curves(
         H0, c, x0, step_size, _validate.num_steps(num_steps), u, momentum, method, reverse,
         parameter))
+
+
+def forward_jacobians(update, x0, u, num_steps):
+    r""":func:`unrolling.forward_mode` Jacobians :math:`\dot X^{(k)}`, k = 0..K, computed as one
+    compiled program (light optimization, :data:`FAST_COMPILE`) and returned as NumPy."""
+    K = _validate.num_steps(num_steps)
+    run = jax.jit(lambda u_: forward_mode(update, x0, u_, K), compiler_options=FAST_COMPILE)
+    return jax.device_get(run(u))
 
 
 def with_solution(problem, u):

@@ -214,8 +214,8 @@ def ch5_setup():
     """The chapter 5 synthetic task and its poor cold start: ``(task, x0)``."""
     from . import bilevel
     task = bilevel.ridge_task(*bilevel.synthetic_regression(jax.random.PRNGKey(CH5_DATA_KEY)))
-    num_features = task.update.args[0].args[0].shape[1]
-    x0 = CH5_X0_SCALE * jax.random.normal(jax.random.PRNGKey(CH5_X0_KEY), (num_features,))
+    shape = jax.eval_shape(task.x_star, 0.0).shape
+    x0 = CH5_X0_SCALE * jax.random.normal(jax.random.PRNGKey(CH5_X0_KEY), shape)
     return task, x0
 
 
@@ -281,7 +281,7 @@ def ch3_curse(step_scale=1.9, log10_cond=2.0, init_scale=1.0):
     r"""Chapter 3 explorer: the curse of unrolling for gradient descent on a quadratic.
 
     :func:`unrolling.curse.explorer_curves`: spectrum geometric in
-    :math:`[10^{-c}, 1]` (c = ``log10_cond``, so L = 1 and κ = :math:`10^c`),
+    :math:`[10^{-c}, 1]` (c = ``log10_cond``, so L = 1 and the condition number κ = :math:`10^c`),
     flat-derivative solution weights, step α = ``step_scale`` / L, and
     :math:`x^{(0)} = x^\star + \sigma\|x^\star\| d` (σ = ``init_scale``, d a fixed random unit
     vector). Draws :func:`unrolling.plotting.explorer_figure`: :math:`e^{(k)}`,
@@ -291,7 +291,7 @@ def ch3_curse(step_scale=1.9, log10_cond=2.0, init_scale=1.0):
                        float(init_scale), num_steps=CH3_STEPS, dim=CH3_DIM)
     data = {name: np.asarray(value) for name, value in data.items()}
     return plotting.explorer_figure(
-        data, title=f"αL = {step_scale:.2f}, L/ℓ = {10 ** log10_cond:.0f}, "
+        data, title=f"αL = {step_scale:.2f}, κ = {10 ** log10_cond:.0f}, "
                     f"σ = {init_scale:.2g}, ρ = {float(data['rho']):.4f}")
 
 
@@ -302,7 +302,7 @@ def ch3_curse_explorer():
         ch3_curse,
         step_scale=w.FloatSlider(value=1.9, min=0.1, max=1.98, step=0.02, description="α · L"),
         log10_cond=w.FloatSlider(value=2.0, min=1.0, max=3.0, step=0.1,
-                                 description="log10 L/ℓ"),
+                                 description="log10 κ"),
         init_scale=w.FloatSlider(value=1.0, min=0.0, max=10.0, step=0.25, description="σ"))
 
 
