@@ -111,7 +111,8 @@ def test_quadratic_data_recovers_the_problem(flat):
 
 
 def test_eigen_formula_matches_forward_mode(flat):
-    """|v_λᵀ(Ẋ^(k) - Dx*)| = |(1-hλ)^(k-1)(1+(k-1)hλ)| |Dx*_λ| from x0 = 0 (ch3-eq-eigen)."""
+    """|v_λᵀ(Ẋ^(k) - Dx*)| = |(1-hλ)^(k-1)(1+(k-1)hλ)| |Dx*_λ| from x0 = 0 (the
+    chapter's per-eigenvalue formula)."""
     problem, lam, H0, c = flat
     h = 2 / 1.01
     jac = forward_mode(gradient_descent(problem.f, h), jnp.zeros(12), 0.0, K)

@@ -141,7 +141,8 @@ def _master_case(method, start, A, b, z):
     measured = forward_mode(update, state, u, T)[:, :z.size] - jac_star[None]
     lam, V = jnp.linalg.eigh(H)
     a, b_ = polynomials.jacobian_factors(*residual(lam), lam)
-    comps = a[..., None] * (V.T @ (dx0[:, None] - jac_star))[None] + b_[..., None] * (V.T @ G)[None, :, None]
+    comps = (a[..., None] * (V.T @ (dx0[:, None] - jac_star))[None]
+             + b_[..., None] * (V.T @ G)[None, :, None])
     scale = jnp.linalg.norm(jac_star) + jnp.linalg.norm(G)
     return measured, jnp.einsum("ij,tjp->tip", V, comps), scale
 

@@ -259,7 +259,8 @@ def scieur_constants(problem, u, x0):
 
 
 def suboptimality(problem, xs, u):
-    r""":math:`f(x^{(k)}, u) - f(x^*(u), u)` for each row of ``xs`` (Scieur et al. Fig. 1, right)."""
+    r""":math:`f(x^{(k)}, u) - f(x^*(u), u)` for each row of ``xs``
+    (Scieur et al. Fig. 1, right)."""
     x_star = problem.x_star(u)
     f_star = problem.f(x_star, u)
     n = jnp.ravel(x_star).size
@@ -290,8 +291,8 @@ def gd_quadratic_constants(problem, u, step_size, x0):
     r"""Thm 7 constants of gradient descent on a ridge-type quadratic
     :math:`f(x,u) = \tfrac12 x^\top(H_0 + uI)x - c^\top x` (scalar u, constant x0).
 
-    :math:`\mathcal A(x,u) = x - \alpha((H_0+uI)x - c)`, so :math:`D_x\mathcal A = I - \alpha(H_0+uI)`
-    does not depend on x (:math:`M_x = 0`) and :math:`D_u\mathcal A = -\alpha x` is α-Lipschitz
+    :math:`\mathcal A(x,u) = x - \alpha((H_0+uI)x - c)`, so
+    :math:`D_x\mathcal A = I - \alpha(H_0+uI)` does not depend on x (:math:`M_x = 0`) and :math:`D_u\mathcal A = -\alpha x` is α-Lipschitz
     in x (:math:`M_u = \alpha`): Lemma 6 gives :math:`\Gamma = \alpha` (with equality in
     eq. 17, since :math:`(B_k - B)Dx^* + C_k - C = -\alpha(x^{(k)} - x^*)`).
     :math:`\rho = \max(|1-\alpha m|, |1-\alpha L|)`, :math:`e^{(0)} = \|x_0 - x^*\|`,

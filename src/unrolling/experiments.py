@@ -422,7 +422,7 @@ def reallocated_final_errors(update, x0, u, v, jvp_star, K, Ts, omega):
     K_prime, T_prime = pairs[:, 0], pairs[:, 1]
     _, ts = late_start_tangents(update, x0, u, v, T_prime, K_prime, int(K_prime.max()))
     finals = ts[K_prime, np.arange(len(K_prime))]
-    return jnp.linalg.norm(finals - ravel_pytree(jvp_star)[0], axis=-1)
+    return jnp.linalg.norm(finals - ravel_pytree(jvp_star)[0][None], axis=-1)
 
 
 #: XLA options for compilations whose program is only inspected or run briefly:
@@ -548,10 +548,9 @@ def budget_curves(demo, T, omega, num_steps, omega_max=4.0):
     to K), ``late`` (from T' to K'), ``bound`` (Theorem 8 for the late start, NaN
     outside its range) and the integers ``K_prime``, ``T_prime``.
     """
+    _validate.in_range(omega, "omega", 0.0, omega_max)
     K_prime, T_prime = budget.reallocate(int(num_steps), int(T), float(omega))
     horizon = int(num_steps + math.floor(omega_max * num_steps))
-    if K_prime > horizon:
-        raise ValueError(f"omega must be <= omega_max = {omega_max}, got {omega}")
     e, err = late_start_errors(demo, [0, T_prime], [num_steps, K_prime], horizon)
     k = np.arange(horizon + 1) - T_prime
     bound = np.asarray(bounds.theorem8(np.maximum(k, 0), T_prime, demo.rho, demo.gamma,

@@ -164,8 +164,8 @@ def worst_case_factors(P, dP, lam):
 def master_identity(H, residual, jac0_err, G, eigenbasis=False):
     r"""Jacobian errors predicted by Scieur et al.'s master identity (Thm 1):
 
-    .. math:: \partial x_t - \partial x_* = \big(P_t(H) - P_t'(H) H\big)(\partial x_0 - \partial x_*)
-              + P_t'(H)\, G,
+    .. math:: \partial x_t - \partial x_*
+              = \big(P_t(H) - P_t'(H) H\big)(\partial x_0 - \partial x_*) + P_t'(H)\, G,
 
     where, for a quadratic :math:`f = \tfrac12 x^\top H(\theta) x + b(\theta)^\top x` with
     :math:`\partial H` commuting with H, :math:`G = \tfrac{d}{d\theta}\nabla f(x_0(\theta), \theta)`
