@@ -125,15 +125,20 @@ def test_line_search_backtracks_where_plain_newton_diverges():
     assert float(jnp.abs(plain[-1]).max()) > 2.0
 
 
-@pytest.mark.parametrize("key, M, n", [(1, 200, 10), (2, 250, 10),
-                                       pytest.param(2, 1000, 20, marks=pytest.mark.slow),
-                                       pytest.param(2, 4000, 40, marks=pytest.mark.slow)])
-def test_line_search_takes_full_steps_on_the_chapter_data(key, M, n):
+@pytest.fixture(scope="module")
+def chapter_data():
+    """Chapter 4's logistic data: 4000 samples, 20 features, key 1 (first rows reused)."""
+    return onestep.two_gaussians(jax.random.PRNGKey(1), 4000, 20)
+
+
+@pytest.mark.parametrize("M", [200, pytest.param(1000, marks=pytest.mark.slow),
+                               pytest.param(4000, marks=pytest.mark.slow)])
+def test_line_search_takes_full_steps_on_the_chapter_data(chapter_data, M):
     """Chapter 4 times plain Newton steps because the line search accepts every full
     step on its data: the iterates coincide."""
-    problem = onestep.weighted_logistic_regression(
-        *onestep.two_gaussians(jax.random.PRNGKey(key), M, n))
-    x0, theta = jnp.zeros(n + 1), jnp.ones(M)
+    A, y = chapter_data
+    problem = onestep.weighted_logistic_regression(A[:M], y[:M])
+    x0, theta = jnp.zeros(21), jnp.ones(M)
     np.testing.assert_array_equal(iterate(onestep.newton_line_search(problem.f), x0, theta, 10),
                                   iterate(methods.newton(problem.f), x0, theta, 10))
 
@@ -220,3 +225,11 @@ def test_hypergradient_functions_agree_with_their_definitions(logistic):
     unrolled = jax.grad(lambda th: 0.5 * jnp.sum(iterate(newton, jnp.zeros(4), th, 10)[-1] ** 2))
     np.testing.assert_allclose(jax.jit(fns["autodiff"])(theta), jax.jit(unrolled)(theta),
                                rtol=1e-10, atol=1e-13)
+
+
+def test_time_hypergradients_returns_a_time_per_case(logistic):
+    _, _, theta, problem = logistic
+    case = (problem.f, methods.newton(problem.f), jnp.zeros(4), theta)
+    seconds = onestep.time_hypergradients([case, case], num_steps=3, repeats=1, workers=1)
+    assert set(seconds) == {"solve", "autodiff", "implicit", "one_step"}
+    assert all(len(v) == 2 and min(v) > 0 for v in seconds.values())

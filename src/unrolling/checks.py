@@ -464,7 +464,7 @@ def ch4_k_step_jacobian(update, x0, u, num_steps, k, answer):
 
 def ch4_memory_slope(update, x0, u, num_steps, w, answer):
     r"""Chapter 4: the bytes of compiled memory that truncated reverse mode saves per
-    differentiated step it gives up (``reverse_mode(..., stop=T', w=w)``).
+    differentiated step it gives up (:func:`unrolling.experiments.reverse_memory_bytes`).
 
     Reference: the slope of :func:`unrolling.experiments.reverse_memory_bytes` between
     T' = 0 and T' = K/2; accepted within 5%.

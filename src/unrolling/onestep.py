@@ -34,7 +34,7 @@ from .methods import gradient_descent
 __all__ = ["truncated_solution", "power_map", "newton_line_search", "implicit_from_gradient",
            "two_gaussians", "weighted_logistic_regression", "weighted_ridge",
            "EstimatorErrors", "estimator_errors", "ridge_estimator_errors", "ridge_one_step_errors",
-           "hypergradient_functions"]
+           "hypergradient_functions", "time_hypergradients"]
 
 
 def _run(update, x, u, num_steps):
@@ -339,18 +339,26 @@ def ridge_estimator_errors(A, y, lam, theta, step_size, num_steps, block):
     return EstimatorErrors(*(np.asarray(a).reshape(lam.shape + (K + 1,)) for a in out))
 
 
-@partial(jax.jit, compiler_options=FAST_COMPILE)
-def _ridge_one_step(A, y, theta, lam, step, k):
-    """Measured one-step error of F^k at the solution and Corollary 1, for traced (λ, α, k)."""
+def _op_norm(M):
+    """Spectral norm of a wide matrix via the eigenvalues of the small Gram matrix M M^T."""
+    return jnp.sqrt(jnp.maximum(jnp.linalg.eigvalsh(M @ M.T)[-1], 0.0))
+
+
+@partial(jax.jit, static_argnames="max_power")
+def _ridge_one_step(A, y, theta, lam, step, k, *, max_power):
+    r"""Measured one-step error of F^k at the solution and Corollary 1, for traced (λ, α, k).
+
+    At the fixed point every iterate equals x̄, so the one-step estimator of F^k is
+    :math:`\sum_{i<k} B^i C` with B, C the partial Jacobians of F at x̄: the forward
+    recursion M <- B M + C run k times (a fixed-length loop, masked after k steps).
+    """
     problem = weighted_ridge(A, y, lam)
     x_bar, J = problem.x_star(theta), problem.jacobian(theta)
-    update = gradient_descent(problem.f, step)
+    B, C = jax.jacrev(gradient_descent(problem.f, step), argnums=(0, 1))(x_bar, theta)
+    M = lax.fori_loop(0, max_power, lambda i, M: jnp.where(i < k, B @ M + C, M), 0 * C)
     eig = jnp.linalg.eigvalsh(A.T @ (theta[:, None] * A) + lam * jnp.eye(A.shape[1]))
     rho = jnp.max(jnp.abs(1 - step * eig)) ** k                # contraction factor of F^k
-    F_k = lambda th: lax.fori_loop(0, k, lambda _, x: update(x, th), x_bar)  # noqa: E731
-    B = jax.jacfwd(F_k)(theta)                                 # d_theta F^k at x_bar
-    return (jnp.linalg.norm(B - J, 2),
-            bounds.one_step_bound(rho, jnp.linalg.norm(B, 2), 0.0, 0.0), rho)
+    return _op_norm(M - J), bounds.one_step_bound(rho, _op_norm(M), 0.0, 0.0), rho
 
 
 def ridge_one_step_errors(A, y, theta, lam, step_size, power=1):
@@ -359,7 +367,8 @@ def ridge_one_step_errors(A, y, theta, lam, step_size, power=1):
     For each (λ, α, K) of the broadcast arguments, F is the gradient step with step α
     on :func:`weighted_ridge` (A, y, λ) and the estimator is the one-step estimator of
     :math:`F^K` (the K-step truncated estimator of F) at the solution :math:`\bar x`:
-    :math:`\partial_\theta F^K(\bar x, \theta)`, by forward mode through the K steps.
+    :math:`\partial_\theta F^K(\bar x, \theta)`, by the forward recursion through the K
+    steps (which all stay at :math:`\bar x`).
     The bound is :func:`unrolling.bounds.one_step_bound` with
     :math:`\tilde\rho = \max_\lambda|1 - \alpha\lambda|^K` over the Hessian's spectrum,
     :math:`L_F = \|\partial_\theta F^K(\bar x, \theta)\|_{op}` (the norm Lemma 2 uses) and
@@ -372,7 +381,8 @@ def ridge_one_step_errors(A, y, theta, lam, step_size, power=1):
                                            np.asarray(power, int))
     if np.any(power < 1) or np.any(step <= 0) or np.any(lam <= 0):
         raise ValueError("lam and step_size must be > 0 and power >= 1")
-    run = jax.vmap(_ridge_one_step, in_axes=(None, None, None, 0, 0, 0))
+    run = jax.vmap(partial(_ridge_one_step, max_power=int(power.max())),
+                   in_axes=(None, None, None, 0, 0, 0))
     out = run(jnp.asarray(A), jnp.asarray(y), jnp.asarray(theta), lam.ravel(), step.ravel(),
               power.ravel())
     return tuple(np.asarray(a).reshape(lam.shape) for a in out)
@@ -404,3 +414,30 @@ def hypergradient_functions(f, update, x0, num_steps, outer=None):
             "autodiff": jax.grad(lambda th: outer(solve(th))),
             "implicit": implicit,
             "one_step": jax.grad(lambda th: outer(one_step(th)))}
+
+
+def time_hypergradients(cases, num_steps, repeats=5, workers=2):
+    r"""Wall time of the four :func:`hypergradient_functions` for each problem (Bolte Fig. 3).
+
+    Args:
+      cases: list of ``(f, update, x0, theta)``.
+      num_steps: solver iterations K; repeats: timed calls per measurement.
+      workers: compilations run in this many threads (XLA compiles outside the GIL), then
+        every program is timed alone by :func:`unrolling.profiling.median_time`.
+
+    Returns:
+      dict name -> list of seconds, one per case. Wall times vary between runs and
+      machines. Chapter 4.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .profiling import median_time
+    jobs = [(name, fn, theta) for f, update, x0, theta in cases
+            for name, fn in hypergradient_functions(f, update, x0, num_steps).items()]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        programs = list(pool.map(lambda job: jax.jit(job[1]).lower(job[2]).compile(), jobs))
+    seconds = {}
+    for (name, _, theta), program in zip(jobs, programs):
+        seconds.setdefault(name, []).append(median_time(program, theta, repeats=repeats))
+    return seconds
+

@@ -620,6 +620,7 @@ def late_start_figure(errors, starts, bounds=None, iterate=None, title=None):
         ax.plot([], [], "--", color=COLORS["bound"], linewidth=1.2, label="Theorem 8")
     ax.set(xlabel="iteration $k$", ylabel=r"$\|\dot X_{T'} - Dx^\star\|$", title=title,
            xlim=(0, k[-1]))
+    _few_log_ticks(ax)
     ax.legend(ncols=2)
     return fig
 
@@ -639,12 +640,12 @@ def budget_figure(K, Ts, omega):
         ax.barh(i, T_p, color=COLORS["reference"], alpha=0.5)
         ax.barh(i, K_p - T_p, left=T_p, color=color)
         ax.text(K_p, i, f"  cost {K_p + omega * (K_p - T_p):g}", va="center", fontsize=8)
-    ax.barh([], [], color=COLORS["reference"], alpha=0.5, label="idle")
-    ax.barh([], [], color=colors[0], label="differentiated")
+    handles = [mpl.patches.Patch(color=COLORS["reference"], alpha=0.5, label="idle"),
+               mpl.patches.Patch(color=colors[len(colors) // 2], label="differentiated")]
     ax.set_yticks(range(len(Ts)), [f"T = {int(T)}" for T in Ts])
     ax.set(xlabel="iteration $k$", xlim=(0, 1.3 * reallocate(K, int(max(Ts)), omega)[0]))
     ax.invert_yaxis()
-    ax.legend(loc="lower right")
+    ax.legend(handles=handles, loc="upper right")
     return fig
 
 
@@ -673,6 +674,15 @@ def truncation_objective_figure(T, bound, measured, relaxed, optima):
     return fig
 
 
+def _few_log_ticks(ax):
+    """On a log y axis spanning more than three decades: at most five labelled decades and
+    no minor ticks (a cheaper layout); narrower axes keep matplotlib's default ticks."""
+    low, high = ax.get_ylim()
+    if low > 0 and high / low > 1e3:
+        ax.yaxis.set_major_locator(mpl.ticker.LogLocator(numticks=5))
+        ax.yaxis.set_minor_locator(mpl.ticker.NullLocator())
+
+
 def _sweep_panel(ax, xs, curves, finals, final_x, res, bound=None):
     """One App. C panel: iterates, one curve per T, final-error markers, bound."""
     colors = _family_colors(len(res.fractions))
@@ -688,6 +698,7 @@ def _sweep_panel(ax, xs, curves, finals, final_x, res, bound=None):
     if bound is not None:
         ax.semilogy(final_x, bound, "x--", color=COLORS["reference"], markersize=5,
                     linewidth=0.8, label="bound (22)")
+    _few_log_ticks(ax)
 
 
 def sweep_figure(results):
@@ -771,6 +782,7 @@ def _estimator_panel(ax, errs, title):
             style = "o" if np.isnan(values).sum() > len(values) // 2 else "-"
             ax.semilogy(k, values, style, color=color, markersize=3, label=label)
     ax.set(xlabel="iteration $k$", title=title)
+    _few_log_ticks(ax)
 
 
 def estimator_errors_figure(errors, title=None):
@@ -839,6 +851,7 @@ def budget_explorer_figure(data, num_steps, omega, T):
     ax.set(xlabel="iteration $k$", ylabel="error", xlim=(0, k[-1]),
            title=f"T = {T}, ω = {omega:g}: final error {data['late'][data['K_prime']]:.3g} "
                  f"vs {data['full'][num_steps]:.3g}")
+    _few_log_ticks(ax)
     ax.legend(fontsize=7)
     return fig
 
