@@ -54,9 +54,14 @@ class BookBuild:
 def book_build(request):
     """`jupyter-book build . -W --keep-going --all` into _build/html, once per session.
 
-    Executes every chapter (execute_notebooks: force). The old _build/html is removed
-    and ``--all`` rebuilds every page, so that no stale page is checked and the
-    warnings of unchanged pages are reported too.
+    The chapters are rendered from their stored outputs (the configuration is
+    _config.yml with ``execute_notebooks: off``): nbval re-executes every chapter and
+    checks those outputs, and test_colab_path executes them again, so a third
+    execution here would only add minutes to the test command. ``make book`` and
+    benchmarks/book.py build with execution (``force``), and
+    test_raising_cell_fails_the_build shows that such a build fails on a raising cell.
+    The old _build/html is removed and ``--all`` rebuilds every page, so that no stale
+    page is checked and the warnings of unchanged pages are reported too.
     """
     given = request.config.getoption("--book-html")
     if given:
@@ -65,10 +70,28 @@ def book_build(request):
     jupyter_book = pathlib.Path(sys.executable).with_name("jupyter-book")
     shutil.rmtree(ROOT / "_build" / "html", ignore_errors=True)   # no stale pages
     start = time.perf_counter()
-    proc = subprocess.run([str(jupyter_book), *BUILD_COMMAND[1:]], cwd=ROOT, text=True,
+    config = stored_outputs_config(ROOT / "_build" / "_config_stored_outputs.yml")
+    proc = subprocess.run([str(jupyter_book), *BUILD_COMMAND[1:], "--config", str(config)],
+                          cwd=ROOT, text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     return BookBuild(html=ROOT / "_build" / "html", source=ROOT, returncode=proc.returncode,
                      output=proc.stdout, seconds=time.perf_counter() - start)
+
+
+def stored_outputs_config(target, source=ROOT):
+    """Write _config.yml with ``execute_notebooks: off`` to ``target`` and return it.
+
+    Paths in ``sphinx.local_extensions`` are resolved against the configuration file's
+    folder by jupyter-book, so they are made absolute here.
+    """
+    config = yaml.safe_load((source / "_config.yml").read_text())
+    config["execute"]["execute_notebooks"] = "off"
+    local = config.get("sphinx", {}).get("local_extensions") or {}
+    for name, path in local.items():
+        local[name] = str((source / path).resolve())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+    return target
 
 
 def toc_documents(source=ROOT):

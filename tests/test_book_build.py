@@ -1,7 +1,8 @@
 """The book builds with zero warnings, and a notebook cell that raises fails the build and nbval.
 
-The real build (every chapter executed) runs once per session in the ``book_build``
-fixture of conftest.py; test_site.py checks the same build in a browser. The failure
+The real build (every chapter rendered from its stored, nbval-checked outputs) runs
+once per session in the ``book_build`` fixture of conftest.py; test_site.py checks the
+same build in a browser. The failure
 tests build a scratch book of one tiny notebook in a temporary folder.
 """
 import pathlib
