@@ -99,3 +99,17 @@ def test_reverse_memory_grows_with_K_and_the_others_do_not(setup):
     assert mem[K2]["reverse"] - mem[K1]["reverse"] >= (K2 - K1) * n * itemsize
     for name in ("solve", "forward", "implicit", "one-step"):
         assert mem[K2][name] == mem[K1][name], name
+
+
+def test_compile_all_keeps_the_order_of_the_jobs():
+    """Programs compiled in threads come back in job order and compute their own function."""
+    x = jnp.linspace(0.1, 1.0, 5)
+    fns = [jnp.sin, jnp.cos, jnp.exp, lambda y: y ** 3, jnp.log]
+    programs = profiling.compile_all([(fn, x) for fn in fns], workers=2)
+    for fn, program in zip(fns, programs):
+        np.testing.assert_allclose(program(x), fn(x), rtol=1e-14)
+
+
+def test_compile_all_rejects_no_workers():
+    with pytest.raises(ValueError, match="workers"):
+        profiling.compile_all([(jnp.sin, jnp.ones(2))], workers=0)

@@ -422,20 +422,17 @@ def time_hypergradients(cases, num_steps, repeats=5, workers=2):
     Args:
       cases: list of ``(f, update, x0, theta)``.
       num_steps: solver iterations K; repeats: timed calls per measurement.
-      workers: compilations run in this many threads (XLA compiles outside the GIL), then
-        every program is timed alone by :func:`unrolling.profiling.median_time`.
+      workers: compilations run in this many threads (:func:`unrolling.profiling.compile_all`),
+        then every program is timed alone by :func:`unrolling.profiling.median_time`.
 
     Returns:
       dict name -> list of seconds, one per case. Wall times vary between runs and
       machines. Chapter 4.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
-    from .profiling import median_time
+    from .profiling import compile_all, median_time
     jobs = [(name, fn, theta) for f, update, x0, theta in cases
             for name, fn in hypergradient_functions(f, update, x0, num_steps).items()]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        programs = list(pool.map(lambda job: jax.jit(job[1]).lower(job[2]).compile(), jobs))
+    programs = compile_all([job[1:] for job in jobs], workers)
     seconds = {}
     for (name, _, theta), program in zip(jobs, programs):
         seconds.setdefault(name, []).append(median_time(program, theta, repeats=repeats))

@@ -33,7 +33,7 @@ from jax import lax
 from . import _validate
 from .derivatives import implicit_jacobian, one_step_jacobian
 
-__all__ = ["ESTIMATORS", "Profile", "estimators", "median_time", "peak_memory",
+__all__ = ["ESTIMATORS", "Profile", "estimators", "median_time", "peak_memory", "compile_all",
            "profile_estimators"]
 
 #: Names of the five computations, in the order of Bolte et al.'s Table 2.
@@ -137,7 +137,22 @@ class Profile(NamedTuple):
     bytes: dict
 
 
-def profile_estimators(update, x0, u, steps, v=None, w=None, repeats=5):
+def compile_all(jobs, workers=2):
+    """Compile ``jax.jit(fn)`` for ``args`` for every ``(fn, *args)`` of ``jobs``, in threads.
+
+    XLA compiles outside Python's global lock, so ``workers`` threads use that many
+    cores; the compiled programs are returned in the order of ``jobs`` (time them one at
+    a time afterwards).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+    if int(workers) < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    jobs = list(jobs)
+    with ThreadPoolExecutor(max_workers=int(workers)) as pool:
+        return list(pool.map(lambda job: jax.jit(job[0]).lower(*job[1:]).compile(), jobs))
+
+
+def profile_estimators(update, x0, u, steps, v=None, w=None, repeats=5, workers=2):
     """Median wall time and compiled memory of each of :func:`estimators`, for each K.
 
     Each computation is compiled once per K (``jax.jit(f).lower(u).compile()``),
@@ -148,6 +163,8 @@ def profile_estimators(update, x0, u, steps, v=None, w=None, repeats=5):
       update, x0, u, v, w: as in :func:`estimators`.
       steps: increasing iteration counts K >= 1.
       repeats: timed calls per measurement (after one warm-up call).
+      workers: compilations run in this many threads (:func:`compile_all`); each
+        program is then timed alone.
 
     Returns:
       A :class:`Profile`; ``seconds`` and ``bytes`` map each name of
@@ -156,11 +173,11 @@ def profile_estimators(update, x0, u, steps, v=None, w=None, repeats=5):
     steps = [_validate.num_steps(K, "steps[i]") for K in steps]
     seconds = {name: [] for name in ESTIMATORS}
     memory = {name: [] for name in ESTIMATORS}
-    for K in steps:
-        for name, fn in estimators(update, x0, u, K, v, w).items():
-            compiled = jax.jit(fn).lower(u).compile()
-            seconds[name].append(median_time(compiled, u, repeats=repeats))
-            memory[name].append(peak_memory(compiled))
+    jobs = [(name, fn) for K in steps for name, fn in estimators(update, x0, u, K, v, w).items()]
+    programs = compile_all([(fn, u) for _, fn in jobs], workers)
+    for (name, _), compiled in zip(jobs, programs):
+        seconds[name].append(median_time(compiled, u, repeats=repeats))
+        memory[name].append(peak_memory(compiled))
     return Profile(np.asarray(steps),
                    {name: np.asarray(t) for name, t in seconds.items()},
                    {name: np.asarray(m) for name, m in memory.items()})
