@@ -1,17 +1,21 @@
 """Latency of every interactive explorer's callback (issue 7: median <= 100 ms per update).
 
 For each entry of ``unrolling.widgets.EXPLORERS`` (name -> (draw, defaults,
-variations)): one call ``draw(**defaults)`` compiles whatever the explorer jits
-(not timed, as in a notebook where the static default figure is drawn first); then
-each variation, repeated, is timed as the widget's callback does it:
-``render(draw(**values))`` (figure + PNG rasterization). Prints the median and the
+variations)), a ``widgets.LiveFigure(draw)`` as the widget holds one: its first call,
+``live(**defaults)``, draws the figure and compiles whatever the explorer jits (not
+timed: the widget does it when the cell runs); then each variation, repeated, is
+timed as the widget's callback does it on a slider move: ``live(**values)`` (compute,
+update of the figure in place, PNG bytes of the picture). Prints the median and the
 worst wall-clock update per explorer against the budget, and the median CPU time of
-the process (all threads: far below the wall time means the machine was busy); PASS/OVER is printed, not asserted
-(the machine may be shared).
+the process (all threads: far above the wall time means compute ran in parallel,
+far below it that the machine was busy); PASS/OVER is printed, not asserted (the
+machine may be shared). The reference figure is drawn anew and saved with
+``savefig`` at every call: it measures the machine, not the widget.
 
 Run: ``.venv/bin/python benchmarks/widgets.py [--repeats N]``.
 """
 import argparse
+import io
 import statistics
 import time
 
@@ -24,28 +28,34 @@ from unrolling import plotting, widgets  # noqa: E402
 BUDGET_MS = 100.0
 
 
-def time_explorer(draw, defaults, variations, repeats):
-    """Wall and CPU milliseconds of each timed update (every variation, ``repeats`` rounds)."""
-    widgets.render(draw(**defaults))            # compile: excluded from the budget
+def _timed(update, calls):
+    """Wall and CPU milliseconds of each call ``update(**values)``, values in ``calls``."""
     times, cpu = [], []
-    for _ in range(repeats):
-        for values in variations or [defaults]:
-            start, start_cpu = time.perf_counter(), time.process_time()
-            widgets.render(draw(**values))
-            times.append(1e3 * (time.perf_counter() - start))
-            cpu.append(1e3 * (time.process_time() - start_cpu))
+    for values in calls:
+        start, start_cpu = time.perf_counter(), time.process_time()
+        update(**values)
+        times.append(1e3 * (time.perf_counter() - start))
+        cpu.append(1e3 * (time.process_time() - start_cpu))
     return times, cpu
 
 
+def time_explorer(draw, defaults, variations, repeats):
+    """Wall and CPU milliseconds of each timed update (every variation, ``repeats`` rounds)."""
+    live = widgets.LiveFigure(draw)
+    live(**defaults)                            # first frame and compile: not timed
+    return _timed(live, (variations or [defaults]) * repeats)
+
+
 def reference_ms(repeats=5):
-    """Median wall ms to draw and render a one-line figure: how fast is this machine now?"""
+    """Median wall ms to draw and save a new one-line figure: how fast is this machine now?"""
     import matplotlib.pyplot as plt
 
     def one_line():
         fig, ax = plt.subplots()
         ax.plot([0.0, 1.0])
-        return fig
-    return statistics.median(time_explorer(one_line, {}, [], repeats)[0])
+        fig.savefig(io.BytesIO(), format="png")
+        plt.close(fig)
+    return statistics.median(_timed(one_line, [{}] * repeats)[0])
 
 
 def main(repeats=5):

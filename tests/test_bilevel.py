@@ -199,6 +199,30 @@ def test_cold_start_restarts_from_x0(task):
     assert hist.hypergradient_error is None
 
 
+@pytest.mark.parametrize("warm_start, estimator", [(True, bl.Unrolled()), (False, bl.Unrolled()),
+                                                    (True, bl.Implicit())])
+def test_untimed_single_loop_computes_the_same_history(task, warm_start, estimator):
+    """timed=False (all outer steps in one compiled scan) gives the step-by-step iterates."""
+    kwargs = dict(step_size=lambda r: 0.05 / (1 + r), num_outer=5, eps=1e-6, max_inner=CAP,
+                  warm_start=warm_start, estimator=estimator, reference=task.hypergradient)
+    timed = bl.hypergradient_descent(task.update, task.outer_loss, jnp.ones(N), 0.0, **kwargs)
+    fast = bl.hypergradient_descent(task.update, task.outer_loss, jnp.ones(N), 0.0,
+                                    timed=False, **kwargs)
+    for field in ("u", "outer_loss", "hypergradient", "x", "hypergradient_error"):
+        np.testing.assert_allclose(getattr(fast, field), getattr(timed, field), rtol=1e-12,
+                                   atol=1e-14, err_msg=field)
+    np.testing.assert_array_equal(fast.inner_steps, timed.inner_steps)
+    np.testing.assert_array_equal(fast.converged, timed.converged)
+    assert np.all(np.isnan(fast.wall_time)) and fast.wall_time.shape == (5,)
+
+
+def test_untimed_zero_outer_steps(task):
+    hist = bl.hypergradient_descent(task.update, task.outer_loss, jnp.ones(N), 0.0,
+                                    step_size=0.05, num_outer=0, eps=1e-6, max_inner=CAP,
+                                    timed=False)
+    assert hist.u.shape == (1, 1) and hist.inner_steps.shape == (0,)
+
+
 def test_warm_start_reduces_inner_iterations(task):
     kwargs = dict(step_size=0.05, num_outer=15, eps=1e-8, max_inner=CAP)
     cold = bl.hypergradient_descent(task.update, task.outer_loss, jnp.zeros(N), 0.0,

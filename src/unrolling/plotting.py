@@ -10,7 +10,8 @@ import numpy as np
 
 __all__ = ["COLORS", "use_style", "new_figure", "semilogy_errors", "mark_index",
            "CYCLE", "gd_contraction_figure", "iterate_error_figure", "heavy_ball_figure",
-           "cost_figure", "unrolling_errors_figure"]
+           "cost_figure", "unrolling_errors_figure", "contraction_explorer_figure",
+           "unrolling_errors_explorer_figure"]
 
 #: One colour per role, the same in every chapter.
 COLORS = {
@@ -149,6 +150,27 @@ def iterate_error_figure(curves, bounds=None, title=None, ylabel=r"$\|x^{(k)} - 
     return fig
 
 
+def contraction_explorer_figure(curves, bounds, title=None, fig=None):
+    r"""The chapter 1 explorer's picture: :func:`iterate_error_figure`'s content in a
+    figure drawn for speed (fixed layout, plain tick labels), updated in place when
+    ``fig`` (a figure returned by this function, with as many curves) is given.
+
+    Args:
+      curves: dict label -> error values; the i-th curve takes ``CYCLE[i]``.
+      bounds: dict label -> bound values, dashed in the colour of the i-th curve.
+      title: axes title (plain text: it changes with the sliders).
+      fig: a figure to update in place; None draws a new one.
+    """
+    groups = (("-", curves), ("--", bounds))
+    if fig is None:
+        fig, _ = _explorer_axes("iteration $k$", r"$\|x^{(k)} - x^\star\|$", [
+            dict(color=CYCLE[i % len(CYCLE)], linestyle=style)
+            for style, group in groups for i in range(len(group))])
+    _set_curves(fig.axes[0], [(label, np.arange(len(values)), values)
+                              for _, group in groups for label, values in group.items()], title)
+    return fig
+
+
 def heavy_ball_figure(power_norms, spectral_radius, curves, bounds):
     r"""Heavy ball is not a contraction in norm, yet converges linearly (chapter 1).
 
@@ -216,6 +238,21 @@ def unrolling_errors_figure(iterate_errors, derivative_errors, title=None):
                          (derivative_errors, COLORS["forward"])},
                     ylabel="error", title=title)
     mark_index(ax, int(np.argmax(np.asarray(derivative_errors))), "peak of the derivative error")
+    return fig
+
+
+def unrolling_errors_explorer_figure(iterate_errors, derivative_errors, title=None, fig=None):
+    r"""The chapter 2 explorer's picture: :func:`unrolling_errors_figure`'s content in a
+    figure drawn for speed (fixed layout, plain tick labels), updated in place when
+    ``fig`` (a figure returned by this function) is given."""
+    if fig is None:
+        fig, ax = _explorer_axes("iteration $k$", "error", [dict(color=COLORS["iterate"]),
+                                                             dict(color=COLORS["forward"])])
+        ax.axvline(0.0, color="0.4", linestyle=":", linewidth=1.2)
+    k, peak = np.arange(len(iterate_errors)), int(np.argmax(np.asarray(derivative_errors)))
+    _set_curves(fig.axes[0], [(r"iterate $\|x^{(k)} - x^\star\|$", k, iterate_errors),
+                              (r"derivative $\|\dot X^{(k)} - Dx^\star\|$", k, derivative_errors),
+                              ("peak of the derivative error", [peak, peak], [0.0, 1.0])], title)
     return fig
 
 
@@ -429,7 +466,69 @@ def eigen_components_figure(lam, measured, predicted, indices, k_max=300):
     return fig
 
 
-def explorer_figure(data, title=None):
+# --- Explorer figures: drawn once, then updated in place at every slider move ------
+
+#: An explorer figure's one axes, in figure coordinates: a fixed layout (the
+#: constrained layout solver would redo its work at every slider move).
+_EXPLORER_RECT = (0.12, 0.14, 0.85, 0.76)
+
+
+def _exponent_label(value, _pos=None):
+    """A log-axis tick label as plain text, "1e-04" (mathtext labels are costly to draw)."""
+    return f"{value:.0e}"
+
+
+def _explorer_axes(xlabel, ylabel, styles):
+    """A new explorer figure: one log-y axes in a fixed layout with one empty line per
+    entry of ``styles`` (keyword arguments of ``Axes.plot``), filled by :func:`_set_curves`."""
+    fig = plt.figure(figsize=_STYLE["figure.figsize"])
+    ax = fig.add_axes(_EXPLORER_RECT)
+    ax.set_yscale("log")
+    for style in styles:
+        ax.plot([], [], **style)
+    ax.yaxis.set_major_formatter(mpl.ticker.FuncFormatter(_exponent_label))
+    ax.yaxis.set_minor_formatter(mpl.ticker.NullFormatter())
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    return fig, ax
+
+
+def _explorer_log_ticks(ax):
+    """Log y ticks, no minor ones: at most five labelled decades over more than three
+    decades, else 1, 2 and 5 times each power of ten, all labelled."""
+    low, high = ax.get_ylim()
+    wide = low > 0 and high / low > 1e3
+    ax.yaxis.set_major_locator(mpl.ticker.LogLocator(numticks=5) if wide
+                               else mpl.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_minor_locator(mpl.ticker.NullLocator())
+
+
+def _set_curves(ax, curves, title, ylim=(None, None), **legend_kw):
+    """Fill an explorer's axes: its i-th line takes ``curves[i] = (label, x, y)`` (label
+    None keeps the line's label), then the y view is refitted to whole decades (clipped
+    to ``ylim`` where given) and the title and legend are redrawn. A new figure and an
+    updated one take this same path, so an update shows exactly what a new figure would.
+
+    Whole decades keep the y axis still while a slider moves a little, and the legend
+    sits at a fixed place beneath the curves (``zorder`` 1.8 < 2): the explorer then
+    reuses the pixels of both from the previous picture (:class:`unrolling.widgets.LiveFigure`).
+    """
+    for line, (label, x, y) in zip(ax.get_lines(), curves):
+        line.set_data(np.asarray(x), np.asarray(y))
+        if label is not None:
+            line.set_label(label)
+    ax.set_autoscaley_on(True)
+    ax.relim()
+    ax.autoscale_view(scaley=False)
+    with mpl.rc_context({"axes.autolimit_mode": "round_numbers"}):
+        ax.autoscale_view(scalex=False)
+    if ylim != (None, None):
+        ax.set_ylim(*ylim)
+    _explorer_log_ticks(ax)
+    ax.set_title(title or "")
+    ax.legend(loc="lower left", **legend_kw).set_zorder(1.8)
+
+
+def explorer_figure(data, title=None, fig=None):
     r"""The chapter 3 explorer's picture: :math:`e^{(k)}`, :math:`\dot e^{(k)}`, the iterate
     bound (8) and the Theorem 7 bound (dashed), :math:`\dot k` marked.
 
@@ -439,25 +538,26 @@ def explorer_figure(data, title=None):
 
     Args:
       data: dict from :func:`unrolling.curse.explorer_curves` (arrays).
+      title: axes title.
+      fig: a figure returned by this function, updated in place (what the explorer
+        does at every slider move); None draws a new one.
     """
-    import matplotlib.ticker as mticker
-    fig = plt.figure(figsize=_STYLE["figure.figsize"])
-    ax = fig.add_axes((0.12, 0.14, 0.85, 0.76))
     k = np.arange(len(data["iterate"]))
-    ax.semilogy(k, np.asarray(data["iterate"]), color=COLORS["iterate"], label="iterate error")
-    ax.semilogy(k, np.asarray(data["forward"]), color=COLORS["forward"],
-                label="forward-mode error")
-    ax.semilogy(k, np.asarray(data["iterate_bound"]), "--", color=COLORS["iterate"],
-                linewidth=1.2, label="bound (8)")
-    ax.semilogy(k, np.asarray(data["theorem7"]), "--", color=COLORS["forward"], linewidth=1.2,
-                label="Theorem 7")
-    ax.axvline(float(data["k_dot"]), color=COLORS["forward"], linestyle=":", linewidth=1.2)
-    ax.yaxis.set_major_locator(mticker.LogLocator(numticks=5))
-    ax.yaxis.set_minor_locator(mticker.NullLocator())
-    ax.yaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:.0e}"))
-    ax.set(xlabel="iteration k (dotted: peak of the forward-mode error)", ylabel="error",
-           title=title, xlim=(0, k[-1]), ylim=(1e-8, None))
-    ax.legend(ncols=2)
+    if fig is None:
+        fig, ax = _explorer_axes(
+            "iteration k (dotted: peak of the forward-mode error)", "error",
+            [dict(color=COLORS["iterate"]), dict(color=COLORS["forward"]),
+             dict(color=COLORS["iterate"], linestyle="--", linewidth=1.2),
+             dict(color=COLORS["forward"], linestyle="--", linewidth=1.2)])
+        ax.axvline(0.0, color=COLORS["forward"], linestyle=":", linewidth=1.2)
+        ax.set_xlim(0, k[-1])
+    k_dot = float(data["k_dot"])
+    _set_curves(fig.axes[0], [("iterate error", k, data["iterate"]),
+                              ("forward-mode error", k, data["forward"]),
+                              ("bound (8)", k, data["iterate_bound"]),
+                              ("Theorem 7", k, data["theorem7"]),
+                              (None, [k_dot, k_dot], [0.0, 1.0])],
+                title, ylim=(1e-8, None), ncols=2)
     return fig
 
 
@@ -514,36 +614,69 @@ def implicit_truncation_figure(cold, truncated, warm):
     return fig
 
 
-def bilevel_history_figure(runs, values, title=None):
+def bilevel_history_figure(runs, values, title=None, fig=None, ylims=None):
     r"""Algorithm 1 per outer step: :math:`K_r`, hypergradient error, outer loss (chapter 5).
 
     Labels are plain text (no mathtext) and the layout is fixed: the chapter 5 explorer
-    redraws this figure at every update, and text parsing and the layout solver would
-    dominate its time.
+    updates this figure in place at every slider move (pass ``fig``), and text parsing
+    and the layout solver would dominate its time.
 
     Args:
       runs: dict label -> :class:`unrolling.bilevel.History` (with hypergradient errors).
       values: dict label -> exact outer loss :math:`h(u^{(r)})`, r = 0, ..., R.
       title: optional figure title (plain text).
+      fig: a figure returned by this function for as many runs (and a title if it had
+        one), updated in place; None draws a new one.
+      ylims: None (each panel fits its data) or fixed ``(low, high)`` limits for the three
+        panels; then the inner-iteration panel is logarithmic too. The chapter 5
+        explorer fixes them, so that settings can be compared at a glance and an update
+        redraws only the curves.
     """
+    if fig is None:
+        fig = _bilevel_history_axes(len(runs), title, log_inner=ylims is not None)
+    axes = fig.axes
+    for i, (label, hist) in enumerate(runs.items()):
+        r = np.arange(len(hist.inner_steps))
+        for ax, (x, y) in zip(axes, [(r, hist.inner_steps),
+                                     (r, np.maximum(hist.hypergradient_error, 1e-16)),
+                                     (np.arange(len(values[label])), values[label])]):
+            ax.get_lines()[i].set_data(np.asarray(x), np.asarray(y))
+            ax.get_lines()[i].set_color(_strategy_color(label, i))
+        axes[0].get_lines()[i].set_label(label)
+    if ylims is not None:   # fixed axes: outer steps 0..R on x, whatever the data (NaN too)
+        num_outer = max(len(v) for v in values.values()) - 1
+        for ax, lim in zip(axes, ylims):
+            ax.set_xlim(-0.025 * num_outer, 1.025 * num_outer)
+            ax.set_ylim(*lim)
+    else:
+        for ax in axes:
+            ax.set_autoscaley_on(True)
+            ax.relim()
+            ax.autoscale_view()
+        axes[0].set_ylim(bottom=0)
+    axes[0].legend()
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def _bilevel_history_axes(num_runs, title, log_inner=False):
+    """The three empty panels of :func:`bilevel_history_figure`, one line per run each."""
     from matplotlib import ticker
     fig = plt.figure(figsize=(9.6, 3.2))
     axes = fig.subplots(1, 3)
     fig.subplots_adjust(left=0.07, right=0.99, bottom=0.16, top=0.86 if title else 0.95,
                         wspace=0.36)
-    for i, (label, hist) in enumerate(runs.items()):
-        color, r = _strategy_color(label, i), np.arange(len(hist.inner_steps))
-        axes[0].plot(r, hist.inner_steps, color=color, label=label)
-        axes[1].semilogy(r, np.maximum(hist.hypergradient_error, 1e-16), color=color)
-        axes[2].plot(np.arange(len(values[label])), np.asarray(values[label]), color=color)
-    axes[1].yaxis.set_major_formatter(ticker.LogFormatter(labelOnlyBase=True))
-    axes[1].yaxis.set_minor_formatter(ticker.NullFormatter())
-    axes[0].set(xlabel="outer step r", ylabel="inner iterations K\u1d63", ylim=(0, None))
+    for ax in axes:
+        for _ in range(num_runs):
+            ax.plot([], [])
+    for ax in axes[:2] if log_inner else axes[1:2]:
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(ticker.LogFormatter(labelOnlyBase=True))
+        ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+    axes[0].set(xlabel="outer step r", ylabel="inner iterations K\u1d63")
     axes[1].set(xlabel="outer step r", ylabel="hypergradient error")
     axes[2].set(xlabel="outer step r", ylabel="outer loss h(u)")
-    axes[0].legend()
-    if title:
-        fig.suptitle(title, fontsize=11)
     return fig
 
 
@@ -834,25 +967,31 @@ def timing_figure(sizes, seconds):
     return fig
 
 
-def budget_explorer_figure(data, num_steps, omega, T):
+def budget_explorer_figure(data, num_steps, omega, T, fig=None):
     r"""The chapter 4 explorer's picture (:func:`unrolling.experiments.budget_curves`):
     iterate errors, forward mode without truncation (0 to K), the late start under the
-    same budget (T' to K') and its Theorem 8 bound."""
-    fig, ax = new_figure()
+    same budget (T' to K') and its Theorem 8 bound.
+
+    Pass ``fig`` (a figure returned by this function) to update it in place, as the
+    explorer does at every slider move; it has a fixed layout and plain tick labels.
+    """
     k = np.arange(len(data["iterate"]))  # the explorer's K
-    ax.semilogy(k, data["iterate"], color=COLORS["iterate"], linewidth=1, label=r"$e^{(k)}$")
-    ax.semilogy(k, data["full"], color=COLORS["forward"], label=f"no truncation (K = {num_steps})")
-    ax.semilogy(k, data["late"], color=COLORS["truncated"],
-                label=f"T' = {data['T_prime']}, K' = {data['K_prime']}")
-    ax.semilogy(k, data["bound"], "--", color=COLORS["truncated"], linewidth=1.2,
-                label="Theorem 8")
-    ax.plot([num_steps, data["K_prime"]], [data["full"][num_steps], data["late"][data["K_prime"]]],
-            "o", color="k", markersize=4)
-    ax.set(xlabel="iteration $k$", ylabel="error", xlim=(0, k[-1]),
-           title=f"T = {T}, ω = {omega:g}: final error {data['late'][data['K_prime']]:.3g} "
-                 f"vs {data['full'][num_steps]:.3g}")
-    _few_log_ticks(ax)
-    ax.legend(fontsize=7)
+    if fig is None:
+        fig, ax = _explorer_axes("iteration $k$", "error", [
+            dict(color=COLORS["iterate"], linewidth=1), dict(color=COLORS["forward"]),
+            dict(color=COLORS["truncated"]),
+            dict(color=COLORS["truncated"], linestyle="--", linewidth=1.2),
+            dict(color="k", marker="o", linestyle="none", markersize=4)])
+        ax.set_xlim(0, k[-1])
+    K_prime = data["K_prime"]
+    final, final_late = data["full"][num_steps], data["late"][K_prime]
+    _set_curves(fig.axes[0], [
+        (r"$e^{(k)}$", k, data["iterate"]),
+        (f"no truncation (K = {num_steps})", k, data["full"]),
+        (f"T' = {data['T_prime']}, K' = {K_prime}", k, data["late"]),
+        ("Theorem 8", k, data["bound"]),
+        (None, [num_steps, K_prime], [final, final_late])],
+        f"T = {T}, ω = {omega:g}: final error {final_late:.3g} vs {final:.3g}", fontsize=7)
     return fig
 
 

@@ -1,0 +1,105 @@
+"""The chapter explorers (unrolling.widgets): a slider move updates one live figure in place.
+
+For every registered explorer and each of its variations, the live figure after the
+update must show what a new figure drawn for the same values shows: the same line
+data, labels, titles and limits, and the same pixels in the PNG the widget displays.
+"""
+import io
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from PIL import Image
+
+from unrolling import plotting, widgets
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(autouse=True)
+def course_style():
+    plotting.use_style()
+    yield
+    plt.close("all")
+
+
+def pixels(png):
+    assert png.startswith(PNG_SIGNATURE)
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+
+
+def texts(fig):
+    """Every text of a figure, axes by axes: titles, axis labels, legend entries."""
+    out = [t.get_text() for t in fig.texts]
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        out += [ax.get_title(), ax.get_xlabel(), ax.get_ylabel(),
+                *([t.get_text() for t in legend.get_texts()] if legend else [])]
+    return out
+
+
+def assert_same_picture(live, fresh):
+    """Same axes, line data and styles, texts, limits and scales."""
+    assert len(live.axes) == len(fresh.axes)
+    assert texts(live) == texts(fresh)
+    for ax_live, ax_fresh in zip(live.axes, fresh.axes):
+        assert ax_live.get_xlim() == pytest.approx(ax_fresh.get_xlim(), rel=1e-12)
+        assert ax_live.get_ylim() == pytest.approx(ax_fresh.get_ylim(), rel=1e-12)
+        assert ax_live.get_yscale() == ax_fresh.get_yscale()
+        lines_live, lines_fresh = ax_live.get_lines(), ax_fresh.get_lines()
+        assert len(lines_live) == len(lines_fresh)
+        for a, b in zip(lines_live, lines_fresh):
+            np.testing.assert_array_equal(a.get_xydata(), b.get_xydata())
+            assert (a.get_color(), a.get_linestyle(), a.get_label()) == \
+                (b.get_color(), b.get_linestyle(), b.get_label())
+
+
+@pytest.mark.parametrize("name", sorted(widgets.EXPLORERS))
+def test_live_update_shows_what_a_new_figure_shows(name):
+    draw, defaults, variations = widgets.EXPLORERS[name]
+    assert variations
+    live = widgets.LiveFigure(draw)
+    first = live(**defaults)
+    fig = live.fig
+    assert plt.fignum_exists(fig.number) is False  # not shown again as a static figure
+    assert_same_picture(fig, draw(**defaults))
+    for values in [*variations, defaults, variations[0]]:
+        png = live(**values)
+        assert live.fig is fig                       # updated in place, not redrawn
+        fresh = draw(**values)
+        assert_same_picture(fig, fresh)
+        np.testing.assert_array_equal(pixels(png), pixels(widgets.render(fresh)))
+    assert not np.array_equal(pixels(first), pixels(live(**variations[0])))
+
+
+def test_an_update_changes_the_lines():
+    """Guard against a vacuous comparison: two settings draw different curves."""
+    draw, defaults, variations = widgets.EXPLORERS["ch3_curse"]
+    a, b = draw(**defaults), draw(**variations[1])
+    assert not np.array_equal(a.axes[0].get_lines()[1].get_ydata(),
+                              b.axes[0].get_lines()[1].get_ydata())
+    assert a.axes[0].get_title() != b.axes[0].get_title()
+
+
+def test_explorer_callback_displays_the_live_picture(monkeypatch):
+    """Moving a slider displays the PNG of the updated figure (no new pyplot figure)."""
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda image: shown.append(image.data))
+    box = widgets.ch3_curse_explorer()
+    step_scale = box.children[0].children[0]
+    assert len(shown) == 1 and not plt.get_fignums()
+    step_scale.value = 1.0
+    assert len(shown) == 2 and not plt.get_fignums()
+    draw, defaults, _ = widgets.EXPLORERS["ch3_curse"]
+    expected = widgets.render(draw(**{**defaults, "step_scale": 1.0}))
+    np.testing.assert_array_equal(pixels(shown[-1]), pixels(expected))
+
+
+def test_render_returns_png_and_closes_the_figure():
+    fig, ax = plt.subplots()
+    ax.plot([0.0, 1.0])
+    png = widgets.render(fig)
+    assert png.startswith(PNG_SIGNATURE) and not plt.fignum_exists(fig.number)
+    assert pixels(png).shape[:2] == (fig.get_figheight() * fig.dpi, fig.get_figwidth() * fig.dpi)
