@@ -319,13 +319,18 @@ def implicit_jacobian(update, x, u, v=None, w=None):
     Returns:
       The (n, p) Jacobian, or a JVP / VJP. Chapters 1 and 2.
     """
+    _check_direction(x, u, v, w)
+    return _implicit_jacobian(update, x, u, v, w)
+
+
+def _check_direction(x, u, v, w):
+    """At most one of a tangent ``v`` (shaped like u) and a cotangent ``w`` (shaped like x)."""
     if v is not None and w is not None:
         raise ValueError("give at most one of v (tangent) and w (cotangent)")
     if w is not None:
         _validate.same_shape(w, x, "w", "x")
     if v is not None:
         _validate.same_shape(v, u, "v", "u")
-    return _implicit_jacobian(update, x, u, v, w)
 
 
 @_compiled(0)
@@ -350,12 +355,7 @@ def one_step_jacobian(update, x, u, v=None, w=None):
     there (Newton's method). With ``v`` returns :math:`C v`; with ``w`` returns
     :math:`w^\top C`. Chapters 2 and 4.
     """
-    if v is not None and w is not None:
-        raise ValueError("give at most one of v (tangent) and w (cotangent)")
-    if w is not None:
-        _validate.same_shape(w, x, "w", "x")
-    if v is not None:
-        _validate.same_shape(v, u, "v", "u")
+    _check_direction(x, u, v, w)
     return _one_step_jacobian(update, x, u, v, w)
 
 
