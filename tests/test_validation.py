@@ -253,3 +253,195 @@ def test_least_squares_instance_sizes(key):
         problems.least_squares_instance(key, -5, 2)
     with pytest.raises(TypeError, match="N must be a non-negative int"):
         problems.least_squares_instance(key, 5, 2.0)
+
+
+# --- array-likes a student will type: ints, floats, lists, integer arrays ----------------
+# Taken as float arrays, as NumPy does: the same answer as the float call.
+
+from unrolling import bilevel  # noqa: E402
+
+U_FLOAT = 1.0
+AWKWARD_U = {"python int": 1, "numpy int": np.int64(1), "int array": np.array(1),
+             "bool": True}
+AWKWARD_X0 = {"list of ints": [0, 0, 0], "list of floats": [0.0, 0.0, 0.0],
+              "int array": np.zeros(N, dtype=int), "bool array": np.zeros(N, dtype=bool)}
+DERIVATIVES = {
+    "iterate": lambda x0, u, **kw: iterate(UPDATE, x0, u, 4),
+    "forward_mode": lambda x0, u, **kw: forward_mode(UPDATE, x0, u, 4, start=1),
+    "forward_mode(v)": lambda x0, u, v=1.0, **kw: forward_mode(UPDATE, x0, u, 4, v=v),
+    "reverse_mode": lambda x0, u, **kw: reverse_mode(UPDATE, x0, u, 4, stop=1),
+    "reverse_mode(w)": lambda x0, u, w=(1.0, 0.0, 0.0), **kw:
+        reverse_mode(UPDATE, x0, u, 4, w=jnp.asarray(w) if isinstance(w, tuple) else w),
+    "implicit_jacobian": lambda x0, u, **kw: implicit_jacobian(UPDATE, x0, u),
+    "one_step_jacobian": lambda x0, u, **kw: one_step_jacobian(UPDATE, x0, u),
+}
+
+
+def _reference(name):
+    return DERIVATIVES[name](jnp.zeros(N), U_FLOAT)
+
+
+@pytest.mark.parametrize("name", list(DERIVATIVES))
+@pytest.mark.parametrize("kind", list(AWKWARD_U))
+def test_integer_or_list_u_gives_the_float_answer(name, kind):
+    got = DERIVATIVES[name](jnp.zeros(N), AWKWARD_U[kind])
+    assert got.dtype == jnp.float64
+    np.testing.assert_array_equal(np.ravel(got), np.ravel(_reference(name)))
+
+
+@pytest.mark.parametrize("name", list(DERIVATIVES))
+@pytest.mark.parametrize("kind", list(AWKWARD_X0))
+def test_list_or_integer_x0_gives_the_float_answer(name, kind):
+    got = DERIVATIVES[name](AWKWARD_X0[kind], U_FLOAT)
+    assert got.dtype == jnp.float64
+    np.testing.assert_array_equal(got, _reference(name))
+
+
+@pytest.mark.parametrize("v", [1, np.int64(1), np.array(1), True])
+def test_integer_or_list_tangent_v(v):
+    np.testing.assert_array_equal(DERIVATIVES["forward_mode(v)"](jnp.zeros(N), U_FLOAT, v=v),
+                                  _reference("forward_mode(v)"))
+    np.testing.assert_array_equal(implicit_jacobian(UPDATE, jnp.zeros(N), U_FLOAT, v=v),
+                                  implicit_jacobian(UPDATE, jnp.zeros(N), U_FLOAT, v=1.0))
+
+
+@pytest.mark.parametrize("w", [[1, 0, 0], np.array([1, 0, 0]), [True, False, False]])
+def test_integer_or_list_cotangent_w(w):
+    for call in (lambda w_: reverse_mode(UPDATE, X0, U_FLOAT, 4, w=w_),
+                 lambda w_: implicit_jacobian(UPDATE, X0, U_FLOAT, w=w_),
+                 lambda w_: one_step_jacobian(UPDATE, X0, U_FLOAT, w=w_)):
+        np.testing.assert_array_equal(call(w), call(jnp.array([1.0, 0.0, 0.0])))
+
+
+def test_pytree_of_lists_for_heavy_ball_and_a_callable_x0():
+    hb = heavy_ball(RIDGE.f, 0.01, 0.5)
+    np.testing.assert_array_equal(iterate(hb, ([0, 0, 0], [0, 0, 0]), 1, 3),
+                                  iterate(hb, (jnp.zeros(N), jnp.zeros(N)), 1.0, 3))
+    np.testing.assert_array_equal(forward_mode(UPDATE, lambda u: [0, 0, 0], 1, 3),
+                                  forward_mode(UPDATE, lambda u: jnp.zeros(N), 1.0, 3))
+
+
+@pytest.mark.parametrize("factory, state, float_state", [
+    (lambda f: gradient_descent(f, 1), [1, 2, 3], jnp.array([1.0, 2.0, 3.0])),
+    (lambda f: newton(f), np.array([1, 2, 3]), jnp.array([1.0, 2.0, 3.0])),
+    (lambda f: heavy_ball(f, 1, 0), ([1, 2, 3], [0, 0, 0]),
+     (jnp.array([1.0, 2.0, 3.0]), jnp.zeros(N)))], ids=["gd", "newton", "heavy ball"])
+def test_update_maps_called_directly_with_integers(factory, state, float_state):
+    """An update map called by hand with ints or lists answers as with floats."""
+    update = factory(RIDGE.f)
+    got, expected = update(state, 1), update(float_state, 1.0)
+    for g, e in zip(jax.tree.leaves(got), jax.tree.leaves(expected)):
+        assert g.dtype == jnp.float64
+        np.testing.assert_array_equal(g, e)
+
+
+def test_chebyshev_init_takes_a_list():
+    update, init = chebyshev(RIDGE.f, RIDGE.smoothness(U), RIDGE.strong_convexity(U))
+    np.testing.assert_array_equal(iterate(update, init([0, 0, 0]), 1, 3),
+                                  iterate(update, init(jnp.zeros(N)), 1.0, 3))
+
+
+def test_float32_input_keeps_its_dtype():
+    """Only integers and booleans are converted: float32 is not silently promoted."""
+    got = iterate(UPDATE, np.zeros(N, np.float32), np.float32(1.0), 2)
+    assert got.dtype == jnp.float32
+
+
+@pytest.mark.parametrize("bad, name", [("abc", "x0"), ([0, "a", 0], "x0"), (object(), "x0")])
+def test_non_numeric_x0(bad, name):
+    with pytest.raises(TypeError, match=rf"{name} must be an array-like of numbers"):
+        iterate(UPDATE, bad, U, 2)
+
+
+def test_non_numeric_u():
+    for call in (lambda: forward_mode(UPDATE, X0, "0.5", 2),
+                 lambda: implicit_jacobian(UPDATE, X0, "0.5")):
+        with pytest.raises(TypeError, match="u must be an array-like of numbers"):
+            call()
+
+
+def test_bilevel_takes_integers_and_lists():
+    task = bilevel.ridge_task(A_DATA, B_DATA, A_DATA, B_DATA)
+    kw = dict(estimator=bilevel.Unrolled(), eps=1e-8, max_inner=200)
+    d_int, x_int, K_int = bilevel.hypergradient(task.update, task.outer_loss, [0, 0, 0], 1, **kw)
+    d, x, K = bilevel.hypergradient(task.update, task.outer_loss, jnp.zeros(N), 1.0, **kw)
+    assert K_int == K
+    np.testing.assert_array_equal(d_int, d)
+    hist_int = bilevel.hypergradient_descent(task.update, task.outer_loss, [0, 0, 0], 1,
+                                             step_size=1, num_outer=2, timed=False, **kw)
+    hist = bilevel.hypergradient_descent(task.update, task.outer_loss, jnp.zeros(N), 1.0,
+                                         step_size=1.0, num_outer=2, timed=False, **kw)
+    np.testing.assert_array_equal(hist_int.u, hist.u)
+
+
+# --- (I - d_x A)^-1 that does not exist ----------------------------------------------------
+
+def _drift(x, u):
+    """x + u: d_x A = I, so I - d_x A = 0 everywhere (no fixed point, no contraction)."""
+    return x + u
+
+
+def _nearly_identity(x, u):
+    """d_x A = diag(1, 1 - 1e-17, 0.5): I - d_x A is singular in float64."""
+    return jnp.array([1.0, 1.0 - 1e-17, 0.5]) * x + u
+
+
+@pytest.mark.parametrize("update", [_drift, _nearly_identity], ids=["singular", "numerically"])
+@pytest.mark.parametrize("direction", [{}, {"v": 1.0}, {"w": jnp.ones(N)}])
+def test_implicit_jacobian_of_a_non_contraction_raises(update, direction):
+    with pytest.raises(ValueError, match="the map is not a contraction at x: I - d_x A"):
+        implicit_jacobian(update, jnp.zeros(N), 1.0, **direction)
+
+
+def test_implicit_jacobian_under_jit_marks_a_singular_matrix_with_nan():
+    """Under jax.jit nothing can be raised: the answer is NaN, never inf or a wrong number."""
+    J = jax.jit(lambda u: implicit_jacobian(_drift, jnp.zeros(N), u))(1.0)
+    assert np.all(np.isnan(J))
+
+
+def test_implicit_jacobian_of_an_expansion_is_still_defined():
+    """(I - B)^-1 exists for B = 2I (not a contraction, but not singular): no error."""
+    J = implicit_jacobian(lambda x, u: 2.0 * x + u, jnp.zeros(N), 1.0)
+    np.testing.assert_allclose(J, -np.ones((N, 1)), rtol=1e-15)
+
+
+def test_bilevel_implicit_hypergradient_of_a_non_contraction_raises():
+    def outer_loss(x, u):
+        return jnp.sum(x ** 2)
+    kw = dict(estimator=bilevel.Implicit(), eps=1e-8, max_inner=5)
+    with pytest.raises(ValueError, match="Implicit\\(\\): the map is not a contraction"):
+        bilevel.hypergradient(_drift, outer_loss, jnp.zeros(N), 1.0, **kw)
+    with pytest.raises(ValueError, match="outer step r = 0"):
+        bilevel.hypergradient_descent(_drift, outer_loss, jnp.zeros(N), 1.0, step_size=0.1,
+                                      num_outer=2, **kw)
+
+
+# --- paths too large for memory ------------------------------------------------------------
+
+HUGE = 10 ** 12
+
+
+@pytest.mark.parametrize("call", [
+    lambda: iterate(UPDATE, X0, U, HUGE),
+    lambda: forward_mode(UPDATE, X0, U, HUGE),
+    lambda: forward_mode(UPDATE, X0, U, HUGE, v=1.0),
+    lambda: reverse_mode(UPDATE, X0, U, HUGE),
+    lambda: reverse_mode(UPDATE, X0, U, HUGE, w=jnp.ones(N))],
+    ids=["iterate", "forward", "forward(v)", "reverse", "reverse(w)"])
+def test_a_path_larger_than_memory_is_refused_before_xla(call):
+    with pytest.raises(MemoryError, match=rf"num_steps = {HUGE}: .* would need [\d.]+ [TP]iB"):
+        call()
+
+
+def test_a_late_start_needs_no_path_memory():
+    """Idle iterations store nothing: start = num_steps is accepted for any num_steps
+    (checked without running the loop, through the shapes alone)."""
+    out = jax.eval_shape(lambda u: forward_mode(UPDATE, X0, u, HUGE, start=HUGE - 2), 1.0)
+    assert out.shape == (3, N, 1)
+
+
+def test_bilevel_ring_buffer_larger_than_memory_is_refused():
+    task = bilevel.ridge_task(A_DATA, B_DATA, A_DATA, B_DATA)
+    with pytest.raises(MemoryError, match=rf"max_inner = {HUGE}: the {HUGE} stored inner"):
+        bilevel.hypergradient(task.update, task.outer_loss, X0, 1.0,
+                              estimator=bilevel.Unrolled(), eps=1e-8, max_inner=HUGE)

@@ -5,6 +5,7 @@ argument and the valid range, so that bad input never reaches XLA.
 """
 import math
 import numbers
+import os
 
 import jax
 import numpy as np
@@ -78,3 +79,70 @@ def same_shape(value, like, name, like_name):
     if s1 != s2 or shapes1 != shapes2:
         raise ValueError(f"{name} must have the structure and shapes of {like_name}: "
                          f"expected {shapes2} ({s2}), got {shapes1} ({s1})")
+
+
+def _is_number_list(value):
+    """True for a (nested) list of Python or NumPy numbers: an array-like, as in NumPy."""
+    if isinstance(value, list):
+        return all(_is_number_list(item) for item in value)
+    return isinstance(value, (numbers.Number, np.generic))
+
+
+def _float_leaf(value, name):
+    """One leaf as an array; integer and boolean leaves become the default float dtype."""
+    if isinstance(value, (jax.Array, np.ndarray, np.generic)):   # tracers included
+        dtype = np.dtype(value.dtype)
+    else:
+        try:
+            dtype = np.asarray(value).dtype
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"{name} must be an array-like of numbers (or a pytree of them), "
+                            f"got {value!r}") from err
+        if dtype.kind not in "biufc":
+            raise TypeError(f"{name} must be an array-like of numbers (or a pytree of them), "
+                            f"got {value!r} of dtype {dtype}")
+    if dtype.kind in "biu":
+        dtype = jax.numpy.result_type(float)   # float64 when jax_enable_x64 is on
+    return jax.numpy.asarray(value, dtype=dtype)
+
+
+def floats(tree, name):
+    """``tree`` (an array-like or a pytree of them) with every leaf a floating-point array.
+
+    As in NumPy, a Python number, a (nested) list of numbers or an integer array is an
+    array-like: ``[0, 1]`` becomes ``array([0., 1.])``. Integer and boolean values become
+    the default float dtype (float64 with ``jax_enable_x64``), floating values keep their
+    dtype (no silent float32 -> float64 change); tuples, dicts and lists holding arrays are
+    pytrees. Anything else (a string, an object) raises a ``TypeError`` naming ``name``.
+    """
+    return jax.tree.map(lambda leaf: _float_leaf(leaf, name), tree, is_leaf=_is_number_list)
+
+
+def memory(shapes, dtype, name, value, what, hint):
+    """Refuse to allocate arrays of the given ``shapes`` when they exceed physical memory.
+
+    Raises a ``MemoryError`` naming ``name`` (e.g. num_steps) and the bytes needed, before
+    XLA tries the allocation. Returns the number of bytes.
+    """
+    nbytes = sum(math.prod(shape) for shape in shapes) * np.dtype(dtype).itemsize
+    available = _physical_memory()
+    if available and nbytes > available:
+        raise MemoryError(f"{name} = {value}: {what} would need {_human(nbytes)}, more than "
+                          f"this machine's {_human(available)} of memory; {hint}")
+    return nbytes
+
+
+def _physical_memory():
+    """Total physical memory in bytes (0 when the system does not tell)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return 0
+
+
+def _human(nbytes):
+    """Bytes in the largest binary unit that keeps the number >= 1 (e.g. '2.2 TiB')."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if nbytes < 1024 or unit == "PiB":
+            return f"{nbytes:.3g} {unit}" if unit != "B" else f"{nbytes} B"
+        nbytes /= 1024

@@ -202,18 +202,33 @@ def _scalar(value):
     return np.asarray(float(value), dtype=jnp.result_type(float))
 
 
-def _arrays(tree):
-    """Leaves as strongly typed arrays, so that every outer step reuses one compilation."""
-    return jax.tree.map(lambda a: jnp.asarray(a, dtype=jnp.result_type(a)), tree)
+def _arrays(x0, u):
+    """x0 and u as float arrays (strongly typed, so that every outer step reuses one
+    compilation; integers and lists are taken as NumPy does)."""
+    return _validate.floats(x0, "x0"), _validate.floats(u, "u")
 
 
-def _check_inner(update, x0, u, eps, max_inner):
+def _check_inner(update, x0, u, eps, max_inner, estimator):
     """Validate the inner-solve arguments; returns max_inner as an int."""
     _validate.positive(eps, "eps")
     if _validate.num_steps(max_inner, "max_inner") < 1:
         raise ValueError(f"max_inner must be an int >= 1, got {max_inner}")
     _validate.same_shape(jax.eval_shape(update, x0, u), x0, "update(x0, u)", "x0")
+    leaves = jax.tree.leaves(x0)
+    window = _check_estimator(estimator).window(int(max_inner))
+    _validate.memory([(window, sum(np.size(a) for a in leaves))], leaves[0].dtype,
+                     "max_inner", max_inner, f"the {window} stored inner iterates",
+                     "lower max_inner, or use Truncated(k), OneStep() or Implicit()")
     return int(max_inner)
+
+
+def _check_finite(d, estimator, where):
+    """Implicit(): a NaN estimate marks a singular I - B (see implicit_jacobian)."""
+    if isinstance(estimator, Implicit) and not np.all(np.isfinite(np.asarray(d))):
+        raise ValueError(f"Implicit(): the map is not a contraction at the inner solution "
+                         f"{where}: I - d_x A(x, u) is singular there, so the implicit "
+                         "hypergradient does not exist; solve the inner problem further "
+                         "(lower eps, raise max_inner) or check that the map contracts")
 
 
 def hypergradient(update, outer_loss, x0, u, *, estimator, eps, max_inner):
@@ -230,11 +245,12 @@ def hypergradient(update, outer_loss, x0, u, *, estimator, eps, max_inner):
     Returns:
       ``(d, x, K)``: the estimate (structure of u), :math:`x^{(K)}` and K. Chapter 5.
     """
-    x0, u = _arrays(x0), _arrays(u)
-    max_inner = _check_inner(update, x0, u, eps, max_inner)
+    x0, u = _arrays(x0, u)
+    max_inner = _check_inner(update, x0, u, eps, max_inner, estimator)
     _, d, x, K, _, _ = _outer_step(   # the outer step with tau = 0 (shares its compilation)
         _as_partial(update, "update"), _as_partial(outer_loss, "outer_loss"), x0, u,
-        _scalar(eps), _scalar(0.0), estimator=_check_estimator(estimator), max_inner=max_inner)
+        _scalar(eps), _scalar(0.0), estimator=estimator, max_inner=max_inner)
+    _check_finite(jax.tree.leaves(d), estimator, f"x^(K), K = {int(K)}")
     return d, x, int(K)
 
 
@@ -304,10 +320,9 @@ def hypergradient_descent(update, outer_loss, x0, u0, *, step_size, num_outer, e
       A :class:`History`. Chapter 5.
     """
     R = _validate.num_steps(num_outer, "num_outer")
-    x0, u0 = _arrays(x0), _arrays(u0)
-    max_inner = _check_inner(update, x0, u0, eps, max_inner)
+    x0, u0 = _arrays(x0, u0)
+    max_inner = _check_inner(update, x0, u0, eps, max_inner, estimator)
     taus = _step_sizes(step_size, R)
-    estimator = _check_estimator(estimator)
     update, outer_loss = _as_partial(update, "update"), _as_partial(outer_loss, "outer_loss")
     eps = _scalar(eps)
 
@@ -319,7 +334,7 @@ def hypergradient_descent(update, outer_loss, x0, u0, *, step_size, num_outer, e
         d, x, K, converged, loss, u = jax.device_get(cols)
         rows = [tuple(jax.tree.map(lambda a, r=r: a[r], col) for col in (d, x, K, converged, loss))
                 + (float("nan"), jax.tree.map(lambda a, r=r: a[r], u)) for r in range(R)]
-        return _history(rows, u_last, reference)
+        return _history(rows, u_last, reference, estimator)
 
     def step(x, u, tau):  # positional arguments, as in hypergradient(): one cache entry
         return _outer_step(update, outer_loss, x, u, eps, tau, estimator=estimator,
@@ -332,16 +347,18 @@ def hypergradient_descent(update, outer_loss, x0, u0, *, step_size, num_outer, e
         out = jax.block_until_ready(step(x if warm_start else x0, u, _scalar(tau)))
         rows.append(out[1:] + (time.perf_counter() - start, u))
         u, x = out[0], out[2]
-    return _history(rows, u, reference)
+    return _history(rows, u, reference, estimator)
 
 
-def _history(rows, u_last, reference):
+def _history(rows, u_last, reference, estimator):
     """Stack the per-step outputs of :func:`hypergradient_descent` into a History."""
     def flat(tree):  # the leaves, flattened and concatenated on the host
         return np.concatenate([np.ravel(np.asarray(leaf)) for leaf in jax.tree.leaves(tree)])
     cols = list(zip(*rows)) if rows else [()] * 7
     us = [flat(u) for u in cols[6]] + [flat(u_last)]
     ds = np.array([flat(d) for d in cols[0]]).reshape(len(rows), us[0].size)
+    for r, d in enumerate(ds):
+        _check_finite(d, estimator, f"x^(K_r) of outer step r = {r}")
     errors = None
     if reference is not None and rows:
         refs = evaluate_along(reference, jax.tree.map(lambda *u: jnp.stack(u), *cols[6]))

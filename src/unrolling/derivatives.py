@@ -27,6 +27,7 @@ functions also work inside ``jax.jit``, ``jax.vmap`` and ``jax.grad``. num_steps
 start and stop are Python ints (static).
 """
 import functools
+import math
 
 import jax
 import jax.numpy as jnp
@@ -39,15 +40,22 @@ __all__ = ["iterate", "forward_mode", "reverse_mode", "implicit_jacobian",
            "one_step_jacobian"]
 
 
-def _arrays(tree):
-    """Leaves as strongly typed arrays (a Python float u becomes a float64 array)."""
-    return jax.tree.map(lambda a: jnp.asarray(a, dtype=jnp.result_type(a)), tree)
+def _inputs(x0, u, v=None, w=None):
+    """x0 (unless callable), u and the directions as pytrees of float arrays.
+
+    Array-likes are taken as NumPy does: ``1`` or ``[0, 0]`` become float arrays, so that
+    an integer or list input gives the answer of the float call (``_validate.floats``).
+    """
+    def floats(value, name):
+        return None if value is None else _validate.floats(value, name)
+    x0 = x0 if callable(x0) else floats(x0, "x0")
+    return x0, floats(u, "u"), floats(v, "v"), floats(w, "w")
 
 
 def _setup(update, x0, u):
     """(x^{(0)}(u), u) as pytrees of arrays, after checking update(x0, u) has x0's shape."""
-    u = _arrays(u)
-    x_init = _arrays(x0(u) if callable(x0) else x0)
+    u = _validate.floats(u, "u")
+    x_init = _validate.floats(x0(u) if callable(x0) else x0, "x0")
     out = jax.eval_shape(update, x_init, u)
     _validate.same_shape(out, x_init, "update(x0, u)", "x0")
     return x_init, u
@@ -138,6 +146,30 @@ def _split(x0):
     return (x0, None) if callable(x0) else (None, x0)
 
 
+def _float_fn(x0):
+    """A callable x0 whose output is taken as float arrays (inside the compiled core, so
+    that the callable itself stays the static, hashable argument)."""
+    return lambda u: _validate.floats(x0(u), "x0")
+
+
+def _sizes(x0, u):
+    """(n, p, dtype): the sizes of the flattened x and u, and x's dtype."""
+    x = jax.eval_shape(_float_fn(x0), u) if callable(x0) else x0
+    leaves_x, leaves_u = jax.tree.leaves(x), jax.tree.leaves(u)
+    n = sum(math.prod(jnp.shape(a)) for a in leaves_x)
+    p = sum(math.prod(jnp.shape(a)) for a in leaves_u)
+    dtype = jnp.result_type(*leaves_x) if leaves_x else jnp.result_type(float)
+    return n, p, dtype
+
+
+def _check_memory(x0, u, shapes, dtype, name, value, what, hint):
+    """Refuse a stored path larger than the machine's memory (skipped under tracing,
+    where XLA may keep only the last entry)."""
+    leaves = jax.tree.leaves((x0 if not callable(x0) else None, u))
+    if not any(isinstance(a, jax.core.Tracer) for a in leaves):
+        _validate.memory(shapes, dtype, name, value, what, hint)
+
+
 def iterate(update, x0, u, num_steps):
     r"""Iterates :math:`x^{(0)}, \dots, x^{(K)}` of :math:`x^{(k+1)} = \mathcal A(x^{(k)}, u)`.
 
@@ -151,7 +183,12 @@ def iterate(update, x0, u, num_steps):
       Array of shape ``(K + 1, n)``: row k is the flattened :math:`x^{(k)}`.
       Under ``jax.jit``, ``iterate(...)[-1]`` stores no path. Chapter 1.
     """
-    return _iterate(update, *_split(x0), u, _validate.num_steps(num_steps))
+    K = _validate.num_steps(num_steps)
+    x0, u, _, _ = _inputs(x0, u)
+    n, _, dtype = _sizes(x0, u)
+    _check_memory(x0, u, [(K + 1, n)], dtype, "num_steps", K, "the path of iterates",
+                  "lower num_steps, or keep only iterate(...)[-1] under jax.jit")
+    return _iterate(update, *_split(x0), u, K)
 
 
 @_compiled(0, 1, 4)
@@ -201,14 +238,19 @@ def forward_mode(update, x0, u, num_steps, start=0, v=None):
     """
     K = _validate.num_steps(num_steps)
     T = _validate.index(start, K, "start")
+    x0, u, v, _ = _inputs(x0, u, v=v)
     if v is not None:
         _validate.same_shape(v, u, "v", "u")
+    n, p, dtype = _sizes(x0, u)
+    _check_memory(x0, u, [(K - T + 1, n) if v is not None else (K - T + 1, n, p)], dtype,
+                  "num_steps", K, f"the {K - T + 1} forward-mode entries",
+                  "lower num_steps (or raise start), or pass a tangent v")
     return _forward_mode(update, *_split(x0), u, v, K, T)
 
 
 @_compiled(0, 1, 5, 6)
 def _forward_mode(update, x0_fn, x0_value, u, v, K, T):
-    x0 = x0_fn or x0_value
+    x0 = _float_fn(x0_fn) if x0_fn else x0_value
     x_init, u = _setup(update, x0, u)
 
     def jvp_step(x, x_dot, u_dot):  # (A(x, u), B x_dot + C u_dot)
@@ -262,14 +304,20 @@ def reverse_mode(update, x0, u, num_steps, stop=0, w=None):
     """
     K = _validate.num_steps(num_steps)
     T = _validate.index(stop, K, "stop")
+    x0, u, _, w = _inputs(x0, u, w=w)
     if w is not None:
-        _validate.same_shape(w, x0(u) if callable(x0) else x0, "w", "x")
+        _validate.same_shape(w, _float_fn(x0)(u) if callable(x0) else x0, "w", "x")
+    n, p, dtype = _sizes(x0, u)
+    entries = (K - T + 1, p) if w is not None else (K - T + 1, n, p)
+    _check_memory(x0, u, [(K - T, n), entries], dtype, "num_steps", K,
+                  f"the {K - T} stored iterates and {K - T + 1} reverse-mode entries",
+                  "lower num_steps (or raise stop), or pass a cotangent w")
     return _reverse_mode(update, *_split(x0), u, w, K, T)
 
 
 @_compiled(0, 1, 5, 6)
 def _reverse_mode(update, x0_fn, x0_value, u, w, K, T):
-    x0 = x0_fn or x0_value
+    x0 = _float_fn(x0_fn) if x0_fn else x0_value
     x_init, u = _setup(update, x0, u)
     if w is None:  # one cotangent per coordinate of x, batched along a leading axis
         X_bar = _basis(x_init)
@@ -318,9 +366,29 @@ def implicit_jacobian(update, x, u, v=None, w=None):
 
     Returns:
       The (n, p) Jacobian, or a JVP / VJP. Chapters 1 and 2.
+
+    Raises:
+      ValueError: when :math:`I - B` is singular or numerically singular (the ratio of
+      its smallest to largest LU pivot below n times the machine epsilon): the map is not a contraction
+      at x and the formula has no answer. Under ``jax.jit`` / ``jax.vmap`` nothing can
+      be raised; the result is NaN instead.
     """
+    x, u, v, w = _inputs(x, u, v, w)
     _check_direction(x, u, v, w)
-    return _implicit_jacobian(update, x, u, v, w)
+    result, ratio = _implicit_jacobian(update, x, u, v, w)
+    if not isinstance(ratio, jax.core.Tracer) and not ratio > _singular_floor(x):
+        raise ValueError(
+            "the map is not a contraction at x: I - d_x A(x, u) is singular "
+            f"(smallest / largest LU pivot {float(ratio):.1e}, at most n * eps = "
+            f"{float(_singular_floor(x)):.1e}), so (I - d_x A)^-1 does not exist there; "
+            "is x the fixed point, and does d_x A(x, u) have an eigenvalue 1?")
+    return result
+
+
+def _singular_floor(x):
+    """Below this pivot ratio, I - B counts as singular: n * eps."""
+    flat = _flat(x)
+    return flat.size * jnp.finfo(flat.dtype).eps
 
 
 def _check_direction(x, u, v, w):
@@ -335,15 +403,27 @@ def _check_direction(x, u, v, w):
 
 @_compiled(0)
 def _implicit_jacobian(update, x, u, v, w):
+    """(the estimate, NaN where I - B is singular; the pivot ratio of I - B).
+
+    One LU factorization of I - B serves the solve and the check: the ratio of its
+    smallest to its largest pivot (in absolute value) is zero for a singular matrix and
+    at most the reciprocal condition number of the triangular factor, at no extra cost.
+    """
     A, x_flat, u_flat = _partials(update, x, u)
     I_minus_B = jnp.eye(x_flat.size, dtype=x_flat.dtype) - jax.jacfwd(A, 0)(x_flat, u_flat)
+    lu = jax.scipy.linalg.lu_factor(I_minus_B)
     if w is not None:
-        y = jnp.linalg.solve(I_minus_B.T, ravel_pytree(w)[0])          # y = (I - B)^{-T} w
-        return jax.vjp(lambda u_: A(x_flat, u_), u_flat)[1](y)[0]
-    if v is not None:
+        y = jax.scipy.linalg.lu_solve(lu, ravel_pytree(w)[0], trans=1)   # (I - B)^{-T} w
+        result = jax.vjp(lambda u_: A(x_flat, u_), u_flat)[1](y)[0]
+    elif v is not None:
         c_v = jax.jvp(lambda u_: A(x_flat, u_), (u_flat,), (_tangent(v, u),))[1]
-        return jnp.linalg.solve(I_minus_B, c_v)
-    return jnp.linalg.solve(I_minus_B, jax.jacfwd(A, 1)(x_flat, u_flat))
+        result = jax.scipy.linalg.lu_solve(lu, c_v)
+    else:
+        result = jax.scipy.linalg.lu_solve(lu, jax.jacfwd(A, 1)(x_flat, u_flat))
+    pivots = jnp.abs(jnp.diagonal(lax.stop_gradient(lu[0])))
+    ratio = jnp.min(pivots, initial=jnp.inf) / jnp.maximum(jnp.max(pivots, initial=0.0),
+                                                            jnp.finfo(pivots.dtype).tiny)
+    return jnp.where(ratio > _singular_floor(x_flat), result, jnp.nan), ratio
 
 
 def one_step_jacobian(update, x, u, v=None, w=None):
@@ -355,6 +435,7 @@ def one_step_jacobian(update, x, u, v=None, w=None):
     there (Newton's method). With ``v`` returns :math:`C v`; with ``w`` returns
     :math:`w^\top C`. Chapters 2 and 4.
     """
+    x, u, v, w = _inputs(x, u, v, w)
     _check_direction(x, u, v, w)
     return _one_step_jacobian(update, x, u, v, w)
 

@@ -20,6 +20,12 @@ def _axpy(a, x, y):
     return jax.tree.map(lambda xi, yi: a * xi + yi, x, y)
 
 
+def _floats(x, u):
+    """The state and parameters as float arrays: an update map called directly with
+    integers or lists gives the answer of the float call."""
+    return _validate.floats(x, "x"), _validate.floats(u, "u")
+
+
 def gradient_descent(f, step_size):
     r"""Gradient step :math:`\mathcal A_\alpha(x, u) = x - \alpha \nabla_x f(x, u)`.
 
@@ -30,6 +36,7 @@ def gradient_descent(f, step_size):
     grad = jax.grad(f)
 
     def update(x, u):
+        x, u = _floats(x, u)
         return _axpy(-step_size, grad(x, u), x)
     return update
 
@@ -47,7 +54,7 @@ def heavy_ball(f, step_size, momentum):
     gd = gradient_descent(f, step_size)
 
     def update(z, u):
-        x1, x2 = z
+        (x1, x2), u = _floats(z, u)
         momentum_term = jax.tree.map(lambda a, b: momentum * (a - b), x1, x2)
         return (jax.tree.map(jnp.add, gd(x1, u), momentum_term), x1)
     return update
@@ -63,6 +70,7 @@ def newton(f, step_size=1.0):
     _validate.positive(step_size, "step_size")
 
     def update(x, u):
+        x, u = _floats(x, u)
         x_flat, unravel = ravel_pytree(x)
         f_flat = lambda y: f(unravel(y), u)  # noqa: E731
         direction = jnp.linalg.solve(jax.hessian(f_flat)(x_flat), jax.grad(f_flat)(x_flat))
@@ -92,7 +100,7 @@ def chebyshev(f, L, mu):
     grad = jax.grad(f)
 
     def update(z, u):
-        x, x_prev, s = z
+        (x, x_prev, s), u = _floats(z, u)
         first = s == 0
         omega = jnp.where(first, 1.0, 1.0 / (1.0 - rho**2 * s / 4.0))
         h, m = 2.0 * omega / (L + mu), omega - 1.0
@@ -101,5 +109,6 @@ def chebyshev(f, L, mu):
         return (x_next, x, jnp.where(first, 2.0, omega))
 
     def init(x0):
-        return (x0, x0, jnp.zeros(()))
+        x0 = _validate.floats(x0, "x0")
+        return (x0, x0, jnp.zeros((), jax.tree.leaves(x0)[0].dtype))
     return update, init
