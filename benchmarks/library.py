@@ -28,6 +28,7 @@ jax.config.update("jax_enable_x64", True)
 
 import unrolling as U  # noqa: E402
 from unrolling import problems  # noqa: E402
+from unrolling import data  # noqa: E402
 
 M, N, K, REPEATS = 200, 100, 2000, 9
 BUDGETS = {"forward": 3.0, "reverse": 4.0, "implicit": 1.5, "one-step": 1.2}
@@ -36,7 +37,7 @@ BUDGETS = {"forward": 3.0, "reverse": 4.0, "implicit": 1.5, "one-step": 1.2}
 def setup():
     """The least-squares instance, GD update, x0, u and random directions v, w."""
     key_u, key_v, key_w = jax.random.split(jax.random.PRNGKey(2), 3)
-    u = problems.least_squares_instance(key_u, M, N)
+    u = data.least_squares_instance(key_u, M, N)
     problem = problems.least_squares()
     update = U.gradient_descent(problem.f, 1.0 / problem.smoothness(u))
     v = (jax.random.normal(key_v, (M, N)), jax.random.normal(key_v, (M,)))

@@ -1,6 +1,6 @@
 """The full App. C truncation sweep of Mehmood et al. (issue 5): time, memory, results.
 
-``unrolling.experiments.full_sweep`` at the paper's scale: least squares with
+``unrolling.truncation.full_sweep`` at the paper's scale: least squares with
 M = 50, N in {2, 5, 10, 20, 30, 40}, steps 2/(L+m) and 1/(3L), truncation fractions
 T/K in {0, 0.1, ..., 0.8}, omega = 3, 100 draws, medians (chapter 4 runs a subset).
 Prints the wall-clock and CPU time of the whole sweep and the process's peak
@@ -25,7 +25,7 @@ import numpy as np
 
 jax.config.update("jax_enable_x64", True)
 
-from unrolling import experiments, plotting  # noqa: E402
+from unrolling import plotting, truncation  # noqa: E402
 
 BUDGET_S, BUDGET_GB = 60.0, 2.0
 
@@ -33,7 +33,7 @@ BUDGET_S, BUDGET_GB = 60.0, 2.0
 def main(draws=100, out=None):
     key = jax.random.PRNGKey(0)
     start, start_cpu = time.perf_counter(), time.process_time()
-    results = experiments.full_sweep(key, num_draws=draws)
+    results = truncation.full_sweep(key, num_draws=draws)
     wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20   # KiB on Linux
     ok = wall <= BUDGET_S and peak_gb <= BUDGET_GB
@@ -45,7 +45,7 @@ def main(draws=100, out=None):
     for (N, rule), res in results.items():
         fractions = res.fractions
         print(f"{N:3d} {rule:>8s} {np.median(res.rho_star):12.6f} "
-              f"{experiments.PAPER_RHO.get(N, float('nan')):10.6f} "
+              f"{truncation.PAPER_RHO.get(N, float('nan')):10.6f} "
               f"{fractions[np.argmin(res.forward_final)]:12.1f} "
               f"{fractions[np.argmin(res.reverse_final)]:5.1f} "
               f"{res.best_fraction_bound:10.2f} {str(res.bound_ok):>11s}")

@@ -27,8 +27,8 @@ if importlib.util.find_spec("unrolling") is None:
     %pip install --quiet {{_source}}
 import jax
 jax.config.update("jax_enable_x64", True)
-import unrolling
-unrolling.plotting.use_style()'''
+from unrolling import plotting
+plotting.use_style()'''
 
 
 def repository_url():

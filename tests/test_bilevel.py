@@ -15,6 +15,8 @@ from jax import lax
 
 from unrolling import bilevel as bl
 from unrolling import forward_mode, implicit_jacobian, one_step_jacobian, reverse_mode
+from unrolling import bounds
+from unrolling.data import synthetic_regression
 
 N = 4      # features of the small synthetic task
 CAP = 5000  # one inner cap for all tests, so that each estimator compiles once
@@ -22,7 +24,7 @@ CAP = 5000  # one inner cap for all tests, so that each estimator compiles once
 
 @pytest.fixture(scope="module")
 def data():
-    return bl.synthetic_regression(jax.random.PRNGKey(3), num_train=8, num_val=6,
+    return synthetic_regression(jax.random.PRNGKey(3), num_train=8, num_val=6,
                                    num_features=N, noise=1.0, condition=10.0)
 
 
@@ -339,24 +341,8 @@ def test_transient_identity_for_ridge_in_log_weight(task, data):
         assert np.allclose(X_dot[k] - Dx, predicted, rtol=1e-9, atol=1e-12)
 
 
-# ------------------------------------------------------------------ tasks and data
-def test_standardized_split_is_deterministic_and_standardized():
-    X = np.random.default_rng(0).normal(size=(40, 3)) * [1.0, 5.0, 0.1] + [2.0, -1.0, 0.0]
-    y = X @ np.array([1.0, 2.0, 3.0])
-    A, b, A_val, b_val = bl.standardized_split(jax.random.PRNGKey(0), X, y, val_fraction=0.25)
-    again = bl.standardized_split(jax.random.PRNGKey(0), X, y, val_fraction=0.25)
-    other = bl.standardized_split(jax.random.PRNGKey(1), X, y, val_fraction=0.25)
-    assert A.shape == (30, 3) and A_val.shape == (10, 3) and b_val.shape == (10,)
-    assert all(np.array_equal(p, q) for p, q in zip((A, b, A_val, b_val), again))
-    assert not np.array_equal(A, other[0])
-    assert np.allclose(A.mean(0), 0.0, atol=1e-12) and np.allclose(A.std(0), 1.0)
-    assert np.isclose(b.mean(), 0.0, atol=1e-12) and np.isclose(b.std(), 1.0)
-    with pytest.raises(ValueError, match="val_fraction"):
-        bl.standardized_split(jax.random.PRNGKey(0), X, y, val_fraction=1.0)
-
-
 def test_synthetic_regression_has_an_interior_optimal_weight():
-    task = bl.ridge_task(*bl.synthetic_regression(jax.random.PRNGKey(1)))
+    task = bl.ridge_task(*synthetic_regression(jax.random.PRNGKey(1)))
     at_ends = bl.evaluate_along(task.hypergradient, jnp.array([-2.0, 6.0]))
     assert at_ends[0] < 0 < at_ends[1]
 
@@ -394,7 +380,7 @@ def test_cor5_epsilon_matches_cor4_with_geometric_iterate_errors():
     rho, L_F, L_J, l_g, l_grad, M, k = 0.6, 1.3, 0.4, 2.0, 0.7, 3.0, 5
     cor4 = (rho * L_F * l_g / (1 - rho) + L_J * l_g * rho ** (k - 1) * M / (1 - rho)
             + L_F * l_grad * rho ** k * M / (1 - rho))
-    eps = bl.one_step_criticality(rho, L_F, L_J, l_g, l_grad, M, k)
+    eps = bounds.one_step_criticality(rho, L_F, L_J, l_g, l_grad, M, k)
     assert eps >= cor4 - 1e-12                     # rho^k <= rho^(k-1) in the last term
     assert np.isclose(eps, cor4 + L_F * l_grad * M * (rho ** (k - 1) - rho ** k) / (1 - rho))
 
@@ -404,18 +390,18 @@ def test_cor5_epsilon_matches_cor4_with_geometric_iterate_errors():
 def test_one_step_descent_obeys_cor4_and_cor5(rho, seed, k):
     task, c = bl.linear_task(jax.random.PRNGKey(seed), rho)
     x0, u0, R = jnp.zeros(5), jnp.ones(2), 40
-    L_h = bl.one_step_smoothness(**c)
+    L_h = bounds.one_step_smoothness(**c)
     hist = bl.hypergradient_descent(task.update, task.outer_loss, x0, u0, step_size=1.0 / L_h,
                                     num_outer=R, eps=1e-300, max_inner=k,
                                     estimator=bl.OneStep(), warm_start=False,
                                     reference=task.hypergradient)
     assert np.all(hist.inner_steps == k)
     M = max(float(jnp.linalg.norm(task.update(x0, u) - x0)) for u in hist.u[:-1])
-    eps = bl.one_step_criticality(**c, M=M, k=k)
+    eps = bounds.one_step_criticality(**c, M=M, k=k)
     assert np.all(hist.hypergradient_error <= eps * (1 + 1e-9))          # Cor. 4
     grads = bl.evaluate_along(task.hypergradient, jnp.asarray(hist.u[:-1]))
     gap = float(task.value(u0))                                            # g >= 0 = g*
-    assert np.min(np.sum(grads ** 2, axis=1)) <= bl.criticality_bound(eps, L_h, gap, R - 1)
+    assert np.min(np.sum(grads ** 2, axis=1)) <= bounds.criticality_bound(eps, L_h, gap, R - 1)
 
 
 @settings(max_examples=3, deadline=None)
@@ -426,14 +412,14 @@ def test_one_step_smoothness_bounds_the_hypergradient_lipschitz_constant(rho, se
     grads = bl.evaluate_along(task.hypergradient, pts)
     diffs = np.linalg.norm(grads[:20] - grads[20:], axis=1)
     dists = np.linalg.norm(np.asarray(pts[:20] - pts[20:]), axis=1)
-    assert np.all(diffs <= bl.one_step_smoothness(**c) * dists * (1 + 1e-9))
+    assert np.all(diffs <= bounds.one_step_smoothness(**c) * dists * (1 + 1e-9))
 
 
 def test_cor5_inputs_are_checked():
     with pytest.raises(ValueError, match="rho"):
-        bl.one_step_criticality(1.0, 1, 0, 1, 1, 1, 3)
+        bounds.one_step_criticality(1.0, 1, 0, 1, 1, 1, 3)
     with pytest.raises(ValueError, match="k"):
-        bl.one_step_criticality(0.5, 1, 0, 1, 1, 1, 1)
+        bounds.one_step_criticality(0.5, 1, 0, 1, 1, 1, 1)
     with pytest.raises(ValueError, match="rho"):
         bl.linear_task(jax.random.PRNGKey(0), 1.2)
 

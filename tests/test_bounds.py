@@ -47,6 +47,7 @@ from jax.flatten_util import ravel_pytree
 from unrolling import (bounds, chebyshev, errors, forward_mode, gradient_descent, iterate,
                        one_step_jacobian, problems)
 from unrolling.budget import reallocate
+from unrolling import data
 
 K = 60                      # iterations measured per instance
 M, N = 10, 4                # data shape of the random ridge / least-squares instances
@@ -74,7 +75,7 @@ def quadratic_instance(seed, spectral):
     when ``spectral``, of a spectral quadratic (eigenvalues log-uniform in [1e-2, 1],
     solution weights N(0, 1)); z ~ N(0, I) for the initial point."""
     key_data, key_x = jax.random.split(jax.random.PRNGKey(seed))
-    A, b = problems.least_squares_instance(key_data, M, N)
+    A, b = data.least_squares_instance(key_data, M, N)
     key_lam, key_s, key_q = jax.random.split(key_data, 3)
     lam = 10.0 ** jax.random.uniform(key_lam, (N,), minval=-2.0, maxval=0.0)
     spec = problems.spectral_quadratic(key_q, lam, jax.random.normal(key_s, (N,)))
@@ -129,7 +130,7 @@ def measure(seed, u, frac, x0_kind="zero", kind="ridge"):
 def gd_least_squares(seed, step_frac):
     """GD with step step_frac / L on least squares in u = (A, b), x0 ~ N(0, I)."""
     key_u, key_x = jax.random.split(jax.random.PRNGKey(seed))
-    u = problems.least_squares_instance(key_u, M, N)
+    u = data.least_squares_instance(key_u, M, N)
     problem = problems.least_squares()
     L, mu = problem.smoothness(u), problem.strong_convexity(u)
     alpha = step_frac / L
@@ -380,7 +381,7 @@ def test_one_step_bound_dominates_on_least_squares(seed, frac):
 @jax.jit
 def lemma6_sides(key):
     """Both sides of Lemma 6, (17), along GD iterates on least squares in u = (A, b)."""
-    u = problems.least_squares_instance(key, M, N)
+    u = data.least_squares_instance(key, M, N)
     problem = problems.least_squares()
     alpha = 1.0 / problem.smoothness(u)
     update = gradient_descent(problem.f, alpha)

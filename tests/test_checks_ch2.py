@@ -7,12 +7,13 @@ import pytest
 
 import unrolling as U
 from unrolling import checks, problems
+from unrolling import data
 
 
 @pytest.fixture
 def ridge(key):
     """GD on ridge, f = |Ax - b|^2/2 + u|x|^2/2 in its weight u; B = I - αH, C = -αx."""
-    A, b = problems.least_squares_instance(key, 20, 4)
+    A, b = data.least_squares_instance(key, 20, 4)
     problem, u = problems.ridge(A, b), 0.3
     alpha = 1.0 / problem.smoothness(u)
     H = A.T @ A + u * jnp.eye(4)

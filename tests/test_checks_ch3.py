@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from unrolling import checks, curse, problems
+from unrolling import data
 
 
 def test_curse_peak(capsys):
@@ -17,9 +18,9 @@ def test_curse_peak(capsys):
 
 
 def test_largest_monotone_step(capsys):
-    lam = curse.geometric_spectrum(1.0, 0.01, 8)
+    lam = data.geometric_spectrum(1.0, 0.01, 8)
     problem = problems.spectral_quadratic(jax.random.PRNGKey(0), lam,
-                                          curse.flat_derivative_weights(lam))
+                                          data.flat_derivative_weights(lam))
     h, _ = curse.largest_monotone_step(problem, 0.0, jnp.zeros(8), 40)
     assert checks.largest_monotone_step(problem, 0.0, jnp.zeros(8), 40, h * (1 + 1e-3))
     assert not checks.largest_monotone_step(problem, 0.0, jnp.zeros(8), 40, 2**0.5 * 0.9)

@@ -5,12 +5,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from unrolling import checks, experiments, forward_mode, onestep
+from unrolling import (checks, derivatives, errors, forward_mode, methods, problems, profiling,
+                       truncation)
+from unrolling import data
 
 
 @pytest.fixture(scope="module")
 def demo():
-    return experiments.demo_quadratic()
+    return truncation.demo_quadratic()
 
 
 def test_reallocation(capsys):
@@ -55,8 +57,8 @@ def test_k_step_jacobian(demo):
 
 def test_memory_slope(demo):
     w = jnp.ones(demo.c.size)
-    high = experiments.reverse_memory_bytes(demo.update, demo.x0, demo.u, 100, 0, w)
-    low = experiments.reverse_memory_bytes(demo.update, demo.x0, demo.u, 100, 50, w)
+    high = profiling.reverse_memory_bytes(demo.update, demo.x0, demo.u, 100, 0, w)
+    low = profiling.reverse_memory_bytes(demo.update, demo.x0, demo.u, 100, 50, w)
     slope = (high - low) / 50
     assert checks.ch4_memory_slope(demo.update, demo.x0, demo.u, 100, w, slope)
     assert not checks.ch4_memory_slope(demo.update, demo.x0, demo.u, 100, w, 8.0)
@@ -74,9 +76,9 @@ def test_convergence_order():
 
 def test_order_of_the_one_step_estimator_for_newton():
     """The chapter's exercise: Newton's one-step errors converge with order about 2."""
-    A, y = onestep.two_gaussians(jax.random.PRNGKey(1), 40, 2)
-    problem = onestep.weighted_logistic_regression(A, y)
+    A, y = data.two_gaussians(jax.random.PRNGKey(1), 40, 2)
+    problem = problems.weighted_logistic_regression(A, y)
     theta = jnp.ones(40)
-    errs = onestep.estimator_errors(onestep.newton_line_search(problem.f), jnp.zeros(3), theta,
+    errs = errors.estimator_errors(methods.newton_line_search(problem.f), jnp.zeros(3), theta,
                                     8, problem.x_star(theta), problem.jacobian(theta))
     assert checks.ch4_convergence_order(errs.one_step, 2.0)

@@ -11,11 +11,12 @@ from scipy.optimize import minimize_scalar
 
 from unrolling import bilevel as bl
 from unrolling import checks
+from unrolling.data import synthetic_regression
 
 
 @pytest.fixture(scope="module")
 def data():
-    return tuple(np.asarray(a) for a in bl.synthetic_regression(
+    return tuple(np.asarray(a) for a in synthetic_regression(
         jax.random.PRNGKey(5), num_train=12, num_val=10, num_features=3, noise=2.0))
 
 

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from unrolling import (bounds, curse, errors, forward_mode, gradient_descent, implicit_jacobian,
                        polynomials, problems, widgets)
+from unrolling import data
 
 matplotlib.use("Agg")
 PROPERTY = settings(max_examples=5, deadline=None, database=None, derandomize=True)
@@ -34,16 +35,16 @@ def dominated(measured, bound, scale):
 
 
 def _ridge_data(seed, M=12, N=5):
-    A, b = problems.least_squares_instance(jax.random.PRNGKey(seed), M, N)
+    A, b = data.least_squares_instance(jax.random.PRNGKey(seed), M, N)
     return A, b, A.T @ A, A.T @ b
 
 
 @pytest.fixture(scope="module")
 def flat():
     """The chapter's running problem, smaller: flat-derivative quadratic, spectrum [0.01, 1]."""
-    lam = curse.geometric_spectrum(1.0, 0.01, 12)
+    lam = data.geometric_spectrum(1.0, 0.01, 12)
     problem = problems.spectral_quadratic(jax.random.PRNGKey(0), lam,
-                                          curse.flat_derivative_weights(lam))
+                                          data.flat_derivative_weights(lam))
     H0, c = curse.quadratic_data(problem)
     return problem, lam, H0, c
 
@@ -194,7 +195,7 @@ def test_scieur_constants_for_ridge():
 
 
 def test_with_solution_gd_curves_and_hessian_eigenvalues():
-    X, y = problems.least_squares_instance(jax.random.PRNGKey(5), 40, 4)
+    X, y = data.least_squares_instance(jax.random.PRNGKey(5), 40, 4)
     logistic, u = problems.logistic_regression(X - 0.5, jnp.sign(y)), -1.0
     fixed = curse.with_solution(logistic, u)
     x_star, jac = jax.jit(lambda u_: (logistic.x_star(u_), logistic.jacobian(u_)))(u)
@@ -214,7 +215,7 @@ def test_with_solution_gd_curves_and_hessian_eigenvalues():
 
 
 def test_huber_curves_converge_to_the_implicit_jacobian():
-    A, b = problems.huber_instance(jax.random.PRNGKey(6), 40, 6)
+    A, b = data.huber_instance(jax.random.PRNGKey(6), 40, 6)
     u = 0.03 * float(jnp.linalg.norm(A, 2)) ** 2
     step = 1 / (float(jnp.linalg.norm(A, 2)) ** 2 + u)
     curves, ratios = curse.huber_curves(A, b, 0.5, u, jnp.zeros(6), step, 400, gamma_steps=50)
@@ -223,7 +224,7 @@ def test_huber_curves_converge_to_the_implicit_jacobian():
 
 
 def test_loss_comparison_squared_loss_has_gamma_alpha_run():
-    A, b = problems.huber_instance(jax.random.PRNGKey(7), 40, 6)
+    A, b = data.huber_instance(jax.random.PRNGKey(7), 40, 6)
     u = 0.03 * float(jnp.linalg.norm(A, 2)) ** 2
     curves, gammas = curse.loss_comparison(A, b, u, (1.0,), 100)
     assert set(curves) == {"squared loss", "Huber, δ = 1"} and set(gammas) == {1.0}

@@ -20,6 +20,7 @@ from jax.flatten_util import ravel_pytree
 from unrolling import (chebyshev, forward_mode, gradient_descent, heavy_ball,
                        implicit_jacobian, iterate, newton, one_step_jacobian, problems,
                        reverse_mode)
+from unrolling import data
 
 K, N, M = 8, 3, 6
 FD_STEP, FD_TOL = 1e-6, 1e-7
@@ -42,7 +43,7 @@ def evaluate(fn, *args):
 # --- problems (fixed data from an explicit key; step sizes 1/L computed on the host) ---
 
 KEY = jax.random.PRNGKey(0)
-A_DATA, B_DATA = (np.asarray(a) for a in problems.least_squares_instance(KEY, M, N))
+A_DATA, B_DATA = (np.asarray(a) for a in data.least_squares_instance(KEY, M, N))
 V_DIR = (np.asarray(jax.random.normal(jax.random.PRNGKey(1), (M, N))),
          np.asarray(jax.random.normal(jax.random.PRNGKey(2), (M,))))   # tangent, shape of u
 W_DIR = np.asarray(jax.random.normal(jax.random.PRNGKey(3), (N,)))     # cotangent, shape of x
@@ -462,7 +463,7 @@ def test_vmap_over_three_ridge_weights():
 
 def test_vmap_over_three_least_squares_instances():
     problem = problems.least_squares()
-    us = [problems.least_squares_instance(k, M, N) for k in jax.random.split(KEY, 3)]
+    us = [data.least_squares_instance(k, M, N) for k in jax.random.split(KEY, 3)]
     batch = jax.tree.map(lambda *leaves: jnp.stack(leaves), *us)
     update = gradient_descent(problem.f, 0.02)
     x0 = constant_x0()

@@ -12,9 +12,10 @@ import pytest
 from jax.flatten_util import ravel_pytree
 
 from unrolling import bounds, chebyshev, gradient_descent, heavy_ball, iterate, newton, problems
+from unrolling import data
 
 N = 4
-A_DATA, B_DATA = (np.asarray(a) for a in problems.least_squares_instance(
+A_DATA, B_DATA = (np.asarray(a) for a in data.least_squares_instance(
     jax.random.PRNGKey(0), 12, N))
 U = 0.2
 H = A_DATA.T @ A_DATA + U * np.eye(N)                 # Hessian of ridge in x

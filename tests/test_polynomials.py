@@ -15,6 +15,7 @@ from numpy.polynomial import chebyshev as np_cheb
 
 from unrolling import (bounds, chebyshev, forward_mode, gradient_descent, heavy_ball, iterate,
                        polynomials, problems)
+from unrolling import data
 
 PROPERTY = settings(max_examples=6, deadline=None, database=None, derandomize=True)
 seeds = st.integers(0, 2**31 - 1)
@@ -157,7 +158,7 @@ _master_case_jit = jax.jit(_master_case, static_argnums=(0, 1))
 def test_master_identity_matches_forward_mode_on_ridge(method, start, seed):
     """The Jacobian errors of forward mode equal Scieur et al.'s master identity, with G
     the *total* derivative of the initial gradient (H z + x0(u) for x0(u) = u z)."""
-    A, b = problems.least_squares_instance(jax.random.PRNGKey(seed), 12, 5)
+    A, b = data.least_squares_instance(jax.random.PRNGKey(seed), 12, 5)
     z = jax.random.normal(jax.random.PRNGKey(seed + 1), (5,))
     measured, predicted, scale = _master_case_jit(method, start, A, b, z)
     np.testing.assert_allclose(measured, predicted, atol=1e-9 * float(scale))
@@ -165,7 +166,7 @@ def test_master_identity_matches_forward_mode_on_ridge(method, start, seed):
 
 def test_master_identity_function_matches_forward_mode(key):
     """polynomials.master_identity itself (not only its formula) on one ridge instance."""
-    A, b = problems.least_squares_instance(key, 12, 5)
+    A, b = data.least_squares_instance(key, 12, 5)
     problem, u = problems.ridge(A, b), 0.3
     H, z = A.T @ A + u * jnp.eye(5), jax.random.normal(key, (5,))
     h = 1.0 / float(problem.smoothness(u))

@@ -11,9 +11,10 @@ import pytest
 from jax.flatten_util import ravel_pytree
 
 from unrolling import problems
+from unrolling import data
 
 M, N = 12, 4
-A_DATA, B_DATA = (np.asarray(a) for a in problems.least_squares_instance(
+A_DATA, B_DATA = (np.asarray(a) for a in data.least_squares_instance(
     jax.random.PRNGKey(0), M, N))
 
 
@@ -100,15 +101,15 @@ def test_least_squares_jvp_and_vjp_contract_the_jacobian():
 
 
 def test_least_squares_instance(key):
-    A, b = jax.device_get(problems.least_squares_instance(key, 50, 10))
+    A, b = jax.device_get(data.least_squares_instance(key, 50, 10))
     assert A.shape == (50, 10) and b.shape == (50,)
     assert A.dtype == b.dtype == np.float64
     assert 0.0 <= A.min() and A.max() < 1.0                             # U(0, 1) entries
-    A2, b2 = problems.least_squares_instance(key, 50, 10)
+    A2, b2 = data.least_squares_instance(key, 50, 10)
     close(A2, A, rtol=0, atol=0)                                          # same key, same draw
-    A3, _ = problems.least_squares_instance(jax.random.PRNGKey(1), 50, 10)
+    A3, _ = data.least_squares_instance(jax.random.PRNGKey(1), 50, 10)
     assert not np.allclose(A3, A)
-    A_default, _ = problems.least_squares_instance(key)
+    A_default, _ = data.least_squares_instance(key)
     assert A_default.shape == (50, 10)                                    # App. C: M = 50
 
 

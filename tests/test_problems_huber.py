@@ -13,13 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from unrolling import gradient_descent, implicit_jacobian, problems
+from unrolling import data
 
 PROPERTY = settings(max_examples=5, deadline=None, database=None, derandomize=True)
 seeds = st.integers(0, 2**31 - 1)
 
 
 def _instance(seed, M=30, N=4):
-    return problems.huber_instance(jax.random.PRNGKey(seed), M, N)
+    return data.huber_instance(jax.random.PRNGKey(seed), M, N)
 
 
 @given(seeds, st.sampled_from([0.1, 0.5, 2.0]), st.floats(0.05, 5.0))
@@ -73,8 +74,8 @@ def test_curvature_bounds_hold_at_random_points(seed):
 
 
 def test_instance_is_deterministic_and_has_outliers():
-    A1, b1 = problems.huber_instance(jax.random.PRNGKey(3), 200, 5)
-    A2, b2 = problems.huber_instance(jax.random.PRNGKey(3), 200, 5)
+    A1, b1 = data.huber_instance(jax.random.PRNGKey(3), 200, 5)
+    A2, b2 = data.huber_instance(jax.random.PRNGKey(3), 200, 5)
     np.testing.assert_array_equal(A1, A2)
     np.testing.assert_array_equal(b1, b2)
     assert A1.shape == (200, 5) and float(A1.min()) >= 0.0 and float(A1.max()) <= 1.0
@@ -88,4 +89,4 @@ def test_invalid_input_is_rejected():
     with pytest.raises(ValueError, match="delta"):
         problems.huber_regression(jnp.ones((3, 2)), jnp.ones(3), delta=0.0)
     with pytest.raises(ValueError, match="N"):
-        problems.huber_instance(jax.random.PRNGKey(0), 10, -1)
+        data.huber_instance(jax.random.PRNGKey(0), 10, -1)

@@ -11,13 +11,14 @@ from jax.flatten_util import ravel_pytree
 
 import unrolling as U
 from unrolling import problems, profiling
+from unrolling import data
 
 
 @pytest.fixture
 def setup(key):
     """GD on least squares in its data u = (A, b), with random directions v, w."""
     key_u, key_v, key_w = jax.random.split(key, 3)
-    u = problems.least_squares_instance(key_u, 8, 3)
+    u = data.least_squares_instance(key_u, 8, 3)
     update = U.gradient_descent(problems.least_squares().f, 1.0 / problems.least_squares().smoothness(u))
     v = (jax.random.normal(key_v, (8, 3)), jax.random.normal(key_v, (8,)))
     w = jax.random.normal(key_w, (3,))

@@ -6,14 +6,16 @@ import numpy as np
 import pytest
 from jax.flatten_util import ravel_pytree
 
-from unrolling import bounds, budget, experiments, forward_mode, problems, reverse_mode
+from unrolling import _appendix_c
+from unrolling import (bounds, budget, data, forward_mode, problems, profiling, reverse_mode,
+                       truncation)
 from unrolling.methods import gradient_descent
 
 M_SMALL, N_SMALL, K_MAX, POINTS = 8, 3, 30, 5
 
 
 def _single_draw(key, M, N):
-    A, b, (dA, db), w = experiments.appendix_c_draws(key, 1, M, N)
+    A, b, (dA, db), w = data.appendix_c_draws(key, 1, M, N)
     return jnp.asarray(A[0]), jnp.asarray(b[0]), (jnp.asarray(dA[0]), jnp.asarray(db[0])), \
         jnp.asarray(w[0])
 
@@ -23,7 +25,7 @@ def test_sweep_curves_equal_forward_and_reverse_mode(rule, seed):
     """With one draw the medians are that draw's values: every sampled forward/reverse error,
     final error and iterate error equals the library's plain recursions."""
     key = jax.random.PRNGKey(seed)
-    res = experiments.truncation_sweep(key, N_SMALL, rule, num_draws=1, M=M_SMALL,
+    res = truncation.truncation_sweep(key, N_SMALL, rule, num_draws=1, M=M_SMALL,
                                        max_K=K_MAX, num_points=POINTS)
     A, b, v, w = _single_draw(key, M_SMALL, N_SMALL)
     u = (A, b)
@@ -34,7 +36,7 @@ def test_sweep_curves_equal_forward_and_reverse_mode(rule, seed):
     jvp_star = problems.least_squares_jvp(u, v)
     vjp_star = ravel_pytree(problems.least_squares_vjp(u, w))[0]
     x_star = problems.least_squares().x_star(u)
-    K, _, T_prime, K_prime = experiments.appendix_c_plan(res.rho_star, max_K=K_MAX)
+    K, _, T_prime, K_prime = truncation.appendix_c_plan(res.rho_star, max_K=K_MAX)
     s = np.linspace(0.0, 1.0, POINTS)
     for j in (0, 3, 8):                                              # T = 0, 0.3K, 0.8K
         kp, tp = int(K_prime[0, j]), int(T_prime[0, j])
@@ -48,7 +50,7 @@ def test_sweep_curves_equal_forward_and_reverse_mode(rule, seed):
         np.testing.assert_allclose(res.reverse_err[j], e_rev[rev_idx], rtol=1e-9)
         np.testing.assert_allclose(res.forward_final[j], e_fwd[-1], rtol=1e-9)
         np.testing.assert_allclose(res.reverse_final[j], e_rev[-1], rtol=1e-9)
-        xs = jax.jit(lambda u_, n=kp: experiments.late_start_tangents(
+        xs = jax.jit(lambda u_, n=kp: truncation.late_start_tangents(
             update, x0, u_, v, jnp.zeros(1, int), jnp.zeros(1, int), n)[0])(u)
         np.testing.assert_allclose(res.iterate_final[j], jnp.linalg.norm(xs[-1] - x_star),
                                    rtol=1e-9)
@@ -58,7 +60,7 @@ def test_sweep_curves_equal_forward_and_reverse_mode(rule, seed):
 def test_sweep_bound_dominates_every_draw():
     """The eq. (22) bound (Theorem 8 along v) holds for every draw's final forward error,
     so its median dominates the median error."""
-    res = experiments.truncation_sweep(jax.random.PRNGKey(0), 4, "optimal", num_draws=8,
+    res = truncation.truncation_sweep(jax.random.PRNGKey(0), 4, "optimal", num_draws=8,
                                        M=12, max_K=60, num_points=4)
     assert res.bound_ok
     assert np.all(res.bound_final >= res.forward_final)
@@ -67,7 +69,7 @@ def test_sweep_bound_dominates_every_draw():
 
 def test_plan_follows_the_paper_and_the_budget_rule():
     rho = np.array([0.5, 0.9, 0.999, 0.9999])
-    K, T, T_prime, K_prime = experiments.appendix_c_plan(rho, omega=3.0)
+    K, T, T_prime, K_prime = truncation.appendix_c_plan(rho, omega=3.0)
     expected_K = np.minimum(np.ceil(np.log(1e-3) / np.log(rho)), 1000).astype(int)
     np.testing.assert_array_equal(K, expected_K)
     np.testing.assert_array_equal(T[:, 0], 0)
@@ -76,26 +78,26 @@ def test_plan_follows_the_paper_and_the_budget_rule():
                                   np.broadcast_to(4 * K[:, None], T.shape))  # same cost
     assert budget.reallocate(500, 100, 3) == (800, 400)
     with pytest.raises(ValueError, match="rho_star"):
-        experiments.appendix_c_plan(np.array([1.0]))
+        truncation.appendix_c_plan(np.array([1.0]))
 
 
 def test_draws_are_nested_unit_and_in_range():
     key = jax.random.PRNGKey(5)
-    A5, b5, (dA5, db5), w5 = experiments.appendix_c_draws(key, 4, 20, 5, N_max=12)
-    A9, b9, _, _ = experiments.appendix_c_draws(key, 4, 20, 9, N_max=12)
+    A5, b5, (dA5, db5), w5 = data.appendix_c_draws(key, 4, 20, 5, N_max=12)
+    A9, b9, _, _ = data.appendix_c_draws(key, 4, 20, 9, N_max=12)
     np.testing.assert_array_equal(A5, A9[..., :5])
     np.testing.assert_array_equal(b5, b9)
     assert A5.min() >= 0.0 and A5.max() <= 1.0
     np.testing.assert_allclose(np.sum(dA5**2, axis=(1, 2)) + np.sum(db5**2, axis=1), 1.0)
     np.testing.assert_allclose(np.linalg.norm(w5, axis=1), 1.0)
     with pytest.raises(ValueError):
-        experiments.appendix_c_draws(key, 0, 20, 5)
+        data.appendix_c_draws(key, 0, 20, 5)
 
 
 def test_median_rho_star_close_to_the_paper_captions():
     """The captions' ρ are close to the median contraction factor over 100 draws."""
-    ours = experiments.median_rho_star(jax.random.PRNGKey(0))
-    for N, paper in experiments.PAPER_RHO.items():
+    ours = truncation.median_rho_star(jax.random.PRNGKey(0))
+    for N, paper in truncation.PAPER_RHO.items():
         assert abs(ours[N] - paper) < 1e-2
 
 
@@ -104,25 +106,25 @@ def test_geometric_kernel_equals_the_sum():
     for n in (0, 1, 2, 7, 40):
         direct = sum((x[:, None] ** (n - 1 - m) * x[None, :] ** m for m in range(n)),
                      np.zeros((x.size, x.size)))
-        got = experiments._geometric(x, experiments._ipow(x, n),
-                                     experiments._ipow(x, max(n - 1, 0)), n)
+        got = _appendix_c._geometric(x, _appendix_c._ipow(x, n),
+                                     _appendix_c._ipow(x, max(n - 1, 0)), n)
         np.testing.assert_allclose(got, direct, rtol=1e-6, atol=1e-15)
 
 
 def test_step_rule_is_validated():
     with pytest.raises(ValueError, match="step_rule"):
-        experiments.truncation_sweep(jax.random.PRNGKey(0), 3, "long", num_draws=1, M=8,
+        truncation.truncation_sweep(jax.random.PRNGKey(0), 3, "long", num_draws=1, M=8,
                                      max_K=10)
 
 
 @pytest.fixture(scope="module")
 def demo():
-    return experiments.demo_quadratic()
+    return truncation.demo_quadratic()
 
 
 def test_late_start_errors_equal_forward_mode(demo):
     starts, stops = [0, 7, 20], [40, 40, 33]
-    _, errors = experiments.late_start_errors(demo, starts, stops, horizon=45)
+    _, errors = truncation.late_start_errors(demo, starts, stops, horizon=45)
     jac = demo.problem.jacobian(demo.u)
     for j, (T, K) in enumerate(zip(starts, stops)):
         ref = np.linalg.norm(forward_mode(demo.update, demo.x0, demo.u, K, start=T)[:, :, 0]
@@ -133,8 +135,8 @@ def test_late_start_errors_equal_forward_mode(demo):
 
 def test_theorem8_bound_dominates_late_start_errors(demo):
     starts = [0, 30, 90, 200]
-    _, errors = experiments.late_start_errors(demo, starts, [400] * 4)
-    bound = experiments.late_start_bounds(demo, starts, 400)
+    _, errors = truncation.late_start_errors(demo, starts, [400] * 4)
+    bound = truncation.late_start_bounds(demo, starts, 400)
     ok = np.isnan(errors) | (bound >= errors * (1 - 1e-12))
     assert ok.all()
 
@@ -142,7 +144,7 @@ def test_theorem8_bound_dominates_late_start_errors(demo):
 def test_reallocated_final_errors_and_truncation_objective(demo):
     K, omega, Ts = 60, 3.0, [0, 5, 17, 40, 60]
     jac = demo.problem.jacobian(demo.u)[:, 0]
-    measured = experiments.reallocated_final_errors(demo.update, demo.x0, demo.u, 1.0, jac, K,
+    measured = truncation.reallocated_final_errors(demo.update, demo.x0, demo.u, 1.0, jac, K,
                                                     Ts, omega)
     for T, err in zip(Ts, measured):
         K_p, T_p = budget.reallocate(K, T, omega)
@@ -154,20 +156,20 @@ def test_reallocated_final_errors_and_truncation_objective(demo):
 
 
 def test_budget_curves_follow_the_rule_and_the_bound_holds(demo):
-    data = experiments.budget_curves(demo, 30, 2.5, 80, omega_max=3.0)
+    data = truncation.budget_curves(demo, 30, 2.5, 80, omega_max=3.0)
     assert (data["K_prime"], data["T_prime"]) == budget.reallocate(80, 30, 2.5)
     late = data["late"]
     assert np.all(np.isnan(late) == np.isnan(data["bound"]))
     assert np.nanmin(data["bound"] - late * (1 - 1e-12)) >= 0
     with pytest.raises(ValueError, match="omega"):
-        experiments.budget_curves(demo, 30, 3.5, 80, omega_max=3.0)
+        truncation.budget_curves(demo, 30, 3.5, 80, omega_max=3.0)
 
 
 def test_reverse_memory_grows_with_differentiated_steps_forward_does_not(demo):
     w = jnp.ones(demo.c.size)
-    rev = [experiments.reverse_memory_bytes(demo.update, demo.x0, demo.u, 200, s, w)
+    rev = [profiling.reverse_memory_bytes(demo.update, demo.x0, demo.u, 200, s, w)
            for s in (0, 100)]
-    fwd = [experiments.forward_memory_bytes(demo.update, demo.x0, demo.u, 200, s, 1.0)
+    fwd = [profiling.forward_memory_bytes(demo.update, demo.x0, demo.u, 200, s, 1.0)
            for s in (0, 100)]
     slope = (rev[0] - rev[1]) / 100
     assert slope >= 8 * demo.c.size                  # at least one stored iterate per step

@@ -246,19 +246,20 @@ def test_spectral_quadratic_arguments(key):
 
 def test_least_squares_instance_sizes(key):
     with pytest.raises(ValueError, match="need 0 < N <= M"):
-        problems.least_squares_instance(key, 5, 6)
+        data.least_squares_instance(key, 5, 6)
     with pytest.raises(ValueError, match="need 0 < N <= M"):
-        problems.least_squares_instance(key, 5, 0)
+        data.least_squares_instance(key, 5, 0)
     with pytest.raises(ValueError, match="M must be a non-negative int"):
-        problems.least_squares_instance(key, -5, 2)
+        data.least_squares_instance(key, -5, 2)
     with pytest.raises(TypeError, match="N must be a non-negative int"):
-        problems.least_squares_instance(key, 5, 2.0)
+        data.least_squares_instance(key, 5, 2.0)
 
 
 # --- array-likes a student will type: ints, floats, lists, integer arrays ----------------
 # Taken as float arrays, as NumPy does: the same answer as the float call.
 
 from unrolling import bilevel  # noqa: E402
+from unrolling import data  # noqa: E402
 
 U_FLOAT = 1.0
 AWKWARD_U = {"python int": 1, "numpy int": np.int64(1), "int array": np.array(1),

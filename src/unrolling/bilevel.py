@@ -48,10 +48,8 @@ from .derivatives import forward_mode, implicit_jacobian, iterate
 from .methods import gradient_descent
 
 __all__ = ["Unrolled", "Truncated", "OneStep", "Implicit", "History", "BilevelTask",
-           "hypergradient", "hypergradient_descent", "hypergradient_path", "evaluate_along",
-           "outer_minimizer", "ridge_task", "linear_task", "standardized_split",
-           "synthetic_regression", "one_step_criticality", "one_step_smoothness",
-           "criticality_bound"]
+           "hypergradient", "hypergradient_descent", "hypergradient_path",
+           "evaluate_along", "outer_minimizer", "ridge_task", "linear_task"]
 
 
 # --------------------------------------------------------------------------- estimators
@@ -493,54 +491,6 @@ def ridge_task(A, b, A_val, b_val, step_size=None):
                        value=Partial(_ridge_value, A, b, A_val, b_val))
 
 
-def standardized_split(key, X, y, val_fraction=0.5):
-    """Shuffle with ``key``, split into train/validation, standardize with training statistics.
-
-    Columns of X and y get zero mean and unit variance on the training rows (the same
-    shift and scale are applied to the validation rows). Returns (A, b, A_val, b_val).
-    """
-    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
-    if X.ndim != 2 or y.shape != X.shape[:1]:
-        raise ValueError(f"X must be (M, N) and y (M,), got {X.shape} and {y.shape}")
-    _validate.in_range(val_fraction, "val_fraction", 0.0, 1.0, True, True)
-    perm = np.asarray(jax.random.permutation(key, X.shape[0]))
-    n_train = int(round(X.shape[0] * (1 - val_fraction)))
-    if not 2 <= n_train <= X.shape[0] - 1:
-        raise ValueError(f"val_fraction={val_fraction} leaves {n_train} training rows")
-    tr, va = perm[:n_train], perm[n_train:]
-    mx, sx = X[tr].mean(0), X[tr].std(0)
-    my, sy = y[tr].mean(), y[tr].std()
-    sx = np.where(sx > 0, sx, 1.0)
-    return ((X[tr] - mx) / sx, (y[tr] - my) / sy, (X[va] - mx) / sx, (y[va] - my) / sy)
-
-
-def synthetic_regression(key, num_train=20, num_val=30, num_features=10, noise=3.0,
-                         condition=30.0):
-    r"""A small regression data set with a prescribed feature scaling (chapter 5).
-
-    Rows of A and :math:`A_{val}` are :math:`\mathcal N(0, \mathrm{diag}(s))` with
-    :math:`s` log-spaced in [1, ``condition``]; :math:`b = A x_{true} + \text{noise}\cdot z`
-    with :math:`x_{true}, z` standard normal (the same :math:`x_{true}` for validation).
-    Noisy training targets make an interior ridge weight optimal.
-    Returns (A, b, A_val, b_val).
-    """
-    _validate.positive(noise, "noise")
-    _validate.positive(condition, "condition")
-    sizes = [_validate.num_steps(v, name) for v, name in ((num_train, "num_train"),
-             (num_val, "num_val"), (num_features, "num_features"))]
-    return _synthetic(key, *sizes, noise, condition)
-
-
-def _synthetic(key, num_train, num_val, num_features, noise, condition):
-    # one normal draw, cut into A, A_val, x_true, z, z_val (one random-bits kernel to compile)
-    sizes = (num_train * num_features, num_val * num_features, num_features, num_train, num_val)
-    parts = jnp.split(jax.random.normal(key, (sum(sizes),)), np.cumsum(sizes)[:-1])
-    scale = jnp.sqrt(jnp.logspace(0.0, np.log10(float(condition)), num_features))
-    A = parts[0].reshape(num_train, num_features) * scale[None]
-    A_val = parts[1].reshape(num_val, num_features) * scale[None]
-    return A, A @ parts[2] + noise * parts[3], A_val, A_val @ parts[2] + noise * parts[4]
-
-
 def _linear_objective(H, C, x, u):
     return 0.5 * x @ (H @ x) - x @ (C @ u)
 
@@ -597,43 +547,3 @@ def linear_task(key, rho, num_features=5, num_params=2):
     return task, dict(rho=float(rho), L_F=1.0, L_J=0.0, l_g=math.sqrt(n), l_grad=1.0)
 
 
-# --------------------------------------------------------------------------- Bolte Cor. 5
-def one_step_smoothness(rho, L_F, L_J, l_g, l_grad):
-    r"""A Lipschitz constant of :math:`\nabla(g\circ\bar x)` (proof of Bolte et al. Cor. 5).
-
-    .. math:: L_h = \Big(\frac{L_J}{1-\rho}\Big(\frac{L_F}{1-\rho} + 1\Big) l_g
-              + l_\nabla \frac{L_F}{1-\rho}\Big)\frac{L_F}{1-\rho};
-
-    Cor. 5 requires the outer step :math:`\alpha \le 1/L_h`. Chapter 5.
-    """
-    _validate.in_range(rho, "rho", 0.0, 1.0, high_open=True)
-    s = L_F / (1 - rho)
-    return (L_J / (1 - rho) * (s + 1) * l_g + l_grad * s) * s
-
-
-def one_step_criticality(rho, L_F, L_J, l_g, l_grad, M, k):
-    r"""Bolte et al. Cor. 5: the hypergradient error level of one-step descent (eq. 10).
-
-    .. math:: \epsilon = \frac{\rho}{1-\rho}\big(L_F l_g
-              + (L_J l_g + L_F l_\nabla) M \rho^{k-2}\big),
-
-    obtained from Cor. 4 with :math:`\|x_j - \bar x\| \le \rho^j M/(1-\rho)`
-    (:math:`M \ge \|x_0 - F(x_0, u)\|`, k >= 2 inner steps from :math:`x_0`):
-    :math:`\|\nabla h(u) - d\| \le \epsilon`. Chapter 5.
-    """
-    _validate.in_range(rho, "rho", 0.0, 1.0, high_open=True)
-    if _validate.num_steps(k, "k") < 2:
-        raise ValueError(f"k must be an int >= 2 (inner steps), got {k}")
-    return rho / (1 - rho) * (L_F * l_g + (L_J * l_g + L_F * l_grad) * M * rho ** (k - 2))
-
-
-def criticality_bound(eps, smoothness, gap, num_outer):
-    r"""Bolte et al. Lemma 3 / Cor. 5: a bound on :math:`\min_{l \le K}\|\nabla h(u_l)\|^2`.
-
-    .. math:: \min_{l \le K}\|\nabla h(u_l)\|^2 \le \epsilon^2 + \frac{2 L_h (h(u_0) - h^*)}{K+1}
-
-    for steps :math:`u_{l+1} = u_l - d_l / L_h` with :math:`\|d_l - \nabla h(u_l)\| \le \epsilon`;
-    ``num_outer`` = K, ``gap`` = :math:`h(u_0) - h^*`. Returns the bound on the squared norm.
-    """
-    K = _validate.num_steps(num_outer, "num_outer")
-    return eps ** 2 + 2 * smoothness * gap / (K + 1)

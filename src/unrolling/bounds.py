@@ -21,12 +21,11 @@ from jax import lax
 
 from . import _validate
 
-__all__ = [
-    "gd_contraction", "iterate_bound", "gamma", "lemma4_bound", "theorem7", "theorem8",
-    "truncation_objective", "optimal_truncation", "optimal_truncation_relaxed",
-    "scieur_gd", "scieur_gd_short_step", "scieur_gd_long_step", "scieur_chebyshev",
-    "scieur_lower", "one_step_bound",
-]
+__all__ = ["gd_contraction", "iterate_bound", "gamma", "lemma4_bound", "theorem7",
+           "theorem8", "truncation_objective", "optimal_truncation",
+           "optimal_truncation_relaxed", "scieur_gd", "scieur_gd_short_step",
+           "scieur_gd_long_step", "scieur_chebyshev", "scieur_lower", "one_step_bound",
+           "one_step_smoothness", "one_step_criticality", "criticality_bound"]
 
 
 def _k_rho_km1(k, rho):
@@ -231,3 +230,45 @@ def one_step_bound(rho, L_F, L_J, dist):
     """
     _validate.in_range(rho, "rho", 0.0, 1.0, high_open=True)
     return rho * L_F / (1 - rho) + L_J * dist
+
+
+# --------------------------------------------------------------------------- Bolte Cor. 5
+def one_step_smoothness(rho, L_F, L_J, l_g, l_grad):
+    r"""A Lipschitz constant of :math:`\nabla(g\circ\bar x)` (proof of Bolte et al. Cor. 5).
+
+    .. math:: L_h = \Big(\frac{L_J}{1-\rho}\Big(\frac{L_F}{1-\rho} + 1\Big) l_g
+              + l_\nabla \frac{L_F}{1-\rho}\Big)\frac{L_F}{1-\rho};
+
+    Cor. 5 requires the outer step :math:`\alpha \le 1/L_h`. Chapter 5.
+    """
+    _validate.in_range(rho, "rho", 0.0, 1.0, high_open=True)
+    s = L_F / (1 - rho)
+    return (L_J / (1 - rho) * (s + 1) * l_g + l_grad * s) * s
+
+
+def one_step_criticality(rho, L_F, L_J, l_g, l_grad, M, k):
+    r"""Bolte et al. Cor. 5: the hypergradient error level of one-step descent (eq. 10).
+
+    .. math:: \epsilon = \frac{\rho}{1-\rho}\big(L_F l_g
+              + (L_J l_g + L_F l_\nabla) M \rho^{k-2}\big),
+
+    obtained from Cor. 4 with :math:`\|x_j - \bar x\| \le \rho^j M/(1-\rho)`
+    (:math:`M \ge \|x_0 - F(x_0, u)\|`, k >= 2 inner steps from :math:`x_0`):
+    :math:`\|\nabla h(u) - d\| \le \epsilon`. Chapter 5.
+    """
+    _validate.in_range(rho, "rho", 0.0, 1.0, high_open=True)
+    if _validate.num_steps(k, "k") < 2:
+        raise ValueError(f"k must be an int >= 2 (inner steps), got {k}")
+    return rho / (1 - rho) * (L_F * l_g + (L_J * l_g + L_F * l_grad) * M * rho ** (k - 2))
+
+
+def criticality_bound(eps, smoothness, gap, num_outer):
+    r"""Bolte et al. Lemma 3 / Cor. 5: a bound on :math:`\min_{l \le K}\|\nabla h(u_l)\|^2`.
+
+    .. math:: \min_{l \le K}\|\nabla h(u_l)\|^2 \le \epsilon^2 + \frac{2 L_h (h(u_0) - h^*)}{K+1}
+
+    for steps :math:`u_{l+1} = u_l - d_l / L_h` with :math:`\|d_l - \nabla h(u_l)\| \le \epsilon`;
+    ``num_outer`` = K, ``gap`` = :math:`h(u_0) - h^*`. Returns the bound on the squared norm.
+    """
+    K = _validate.num_steps(num_outer, "num_outer")
+    return eps ** 2 + 2 * smoothness * gap / (K + 1)

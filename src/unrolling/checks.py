@@ -262,10 +262,10 @@ def one_step_criticality(constants, M, k, answer):
     r"""Chapter 5: the pair (ε, α_max) of Bolte et al. Cor. 5 for ``constants`` (a dict
     rho, L_F, L_J, l_g, l_grad), start residual bound M and k inner steps.
 
-    Reference: :func:`unrolling.bilevel.one_step_criticality` and
-    1 / :func:`unrolling.bilevel.one_step_smoothness`.
+    Reference: :func:`unrolling.bounds.one_step_criticality` and
+    1 / :func:`unrolling.bounds.one_step_smoothness`.
     """
-    from .bilevel import one_step_criticality as eps_fn, one_step_smoothness
+    from .bounds import one_step_criticality as eps_fn, one_step_smoothness
     reference = np.array([eps_fn(**constants, M=M, k=k), 1.0 / one_step_smoothness(**constants)])
     return report("one_step_criticality", _close(np.ravel(np.asarray(answer, dtype=float)),
                                                  reference, rtol=1e-6),
@@ -464,12 +464,12 @@ def ch4_k_step_jacobian(update, x0, u, num_steps, k, answer):
 
 def ch4_memory_slope(update, x0, u, num_steps, w, answer):
     r"""Chapter 4: the bytes of compiled memory that truncated reverse mode saves per
-    differentiated step it gives up (:func:`unrolling.experiments.reverse_memory_bytes`).
+    differentiated step it gives up (:func:`unrolling.profiling.reverse_memory_bytes`).
 
-    Reference: the slope of :func:`unrolling.experiments.reverse_memory_bytes` between
+    Reference: the slope of :func:`unrolling.profiling.reverse_memory_bytes` between
     T' = 0 and T' = K/2; accepted within 5%.
     """
-    from .experiments import reverse_memory_bytes
+    from .profiling import reverse_memory_bytes
     half = num_steps // 2
     full = reverse_memory_bytes(update, x0, u, num_steps, 0, w)
     reference = (full - reverse_memory_bytes(update, x0, u, num_steps, half, w)) / half

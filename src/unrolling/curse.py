@@ -26,21 +26,18 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from . import _validate, bounds, problems
+from . import _validate, bounds, data, problems
+from ._jax import FAST_COMPILE
 from .derivatives import forward_mode, iterate, reverse_mode
 from .errors import derivative_errors, iterate_errors
 from .methods import chebyshev, gradient_descent, heavy_ball
 
-#: XLA options for this module's compiled programs: their problems are small, so
-#: compilation dominates and a lightly optimized program (LLVM -O0) is the faster
-#: trade (about half the compile time for a few milliseconds more per run).
-FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
 
 __all__ = ["ErrorCurves", "error_curves", "quadratic_error_curves", "huber_curves",
            "loss_comparison", "with_solution", "gd_curves", "hessian_eigenvalues",
            "forward_jacobians", "quadratic_data", "scieur_constants",
            "suboptimality", "eigen_errors", "Theorem7Constants", "gd_quadratic_constants",
-           "lemma6_ratios", "geometric_spectrum", "flat_derivative_weights",
+           "lemma6_ratios",
            "largest_monotone_step", "curse_peak", "explorer_curves"]
 
 
@@ -341,24 +338,6 @@ def lemma6_ratios(problem, update, x0, u, num_steps):
                    compiler_options=FAST_COMPILE)(u)
 
 
-def geometric_spectrum(L, mu, dim):
-    r"""``dim`` eigenvalues spaced geometrically from mu to L (ascending), traceable."""
-    return mu * (L / mu) ** jnp.linspace(0.0, 1.0, dim)
-
-
-def flat_derivative_weights(eigenvalues):
-    r"""Solution weights :math:`s_i = \lambda_i / \lambda_{\min}` for
-    :func:`unrolling.problems.spectral_quadratic`.
-
-    At u = 0 they make :math:`Dx^*(0) = -H_0^{-1} x^* = -Q\,\mathbf 1/\lambda_{\min}` *flat*
-    in the eigenbasis: every eigen-direction carries the same share of the derivative,
-    so the large-eigenvalue directions, where gradient descent with a long step has its
-    burn-in, are not hidden behind the small ones (chapter 3).
-    """
-    lam = jnp.asarray(eigenvalues)
-    return lam / lam.min()
-
-
 def _is_monotone(problem, u, x0, num_steps, step_size):
     """Whether gradient descent's forward-mode error never increases (to rounding)."""
     update = gradient_descent(problem.f, step_size)
@@ -431,8 +410,8 @@ def explorer_curves(key, step_scale, log10_cond, init_scale, num_steps=400, dim=
       ``k_dot``, ``rho``.
     """
     key_q, key_d = jax.random.split(key)
-    lam = geometric_spectrum(1.0, 10.0 ** (-log10_cond), dim)
-    s = flat_derivative_weights(lam)
+    lam = data.geometric_spectrum(1.0, 10.0 ** (-log10_cond), dim)
+    s = data.flat_derivative_weights(lam)
     Q, _ = jnp.linalg.qr(jax.random.normal(key_q, (dim, dim)))
     H0 = (Q * lam[None, :]) @ Q.T
     x_star, jac = Q @ s, -(Q @ (s / lam))[:, None]

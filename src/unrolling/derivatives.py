@@ -26,7 +26,6 @@ eager call with an update map used before reuses the compiled loop; the
 functions also work inside ``jax.jit``, ``jax.vmap`` and ``jax.grad``. num_steps,
 start and stop are Python ints (static).
 """
-import functools
 import math
 
 import jax
@@ -34,10 +33,10 @@ import jax.numpy as jnp
 from jax import lax
 from jax.flatten_util import ravel_pytree
 
-from . import _validate
+from . import _jax, _validate
 
 __all__ = ["iterate", "forward_mode", "reverse_mode", "implicit_jacobian",
-           "one_step_jacobian"]
+           "one_step_jacobian", "truncated_solution", "implicit_from_gradient"]
 
 
 def _inputs(x0, u, v=None, w=None):
@@ -74,71 +73,6 @@ def _flat_problem(update, x0, u):
         return ravel_pytree(x0(unravel_u(u_)))[0] if callable(x0) else x_flat
 
     return A, x0_fn, x_flat, u_flat
-
-
-def _flat(tree):
-    """The pytree as one flat vector."""
-    return ravel_pytree(tree)[0]
-
-
-def _flat_rows(tree):
-    """A pytree with a leading batch axis as a matrix, one flat row per batch entry."""
-    return jax.vmap(_flat)(tree)
-
-
-def _cast_like(value, like):
-    """``value`` (a tangent or cotangent) with the dtypes of ``like``."""
-    return jax.tree.map(lambda a, b: jnp.asarray(a, dtype=b.dtype), value, like)
-
-
-def _basis(tree):
-    """The standard basis of the flattened ``tree``, as a pytree with a leading axis."""
-    flat, unravel = ravel_pytree(tree)
-    return jax.vmap(unravel)(jnp.eye(flat.size, dtype=flat.dtype))
-
-
-def _stack(first, stacked, last):
-    """Rows ``first``, ``stacked[:-1]``, ``last`` (where ``stacked[-1] == last``).
-
-    The last row is taken from the loop's final carry rather than from the stacked
-    outputs, so that a jitted caller keeping only ``[-1]`` lets XLA drop the stacked
-    buffer: then ``iterate(...)[-1]`` is a plain loop with O(n) memory.
-    """
-    if stacked.shape[0] == 0:
-        return first[None]
-    return jnp.concatenate([first[None], stacked[:-1], last[None]])
-
-
-def _run(update, x, u, num_steps):
-    """x^{(num_steps)} from x, without storing the path (idle iterations)."""
-    return lax.fori_loop(0, num_steps, lambda _, x: update(x, u), x)
-
-
-def _path(update, x, u, num_steps):
-    """The inputs x, A(x), ..., of num_steps steps, stacked pytree (num_steps leading)."""
-    return lax.scan(lambda x, _: (update(x, u), x), x, None, length=num_steps)[1]
-
-
-def _compiled(*static_argnums):
-    """Decorator: run the function through ``jax.jit`` with the given arguments static
-    (the update map, a callable x0, step counts), falling back to plain tracing when
-    one of them is not hashable.
-
-    An eager ``lax.scan`` (or ``jax.jacfwd``) compiles on every call; this way a call
-    with an update map seen before reuses the compiled program.
-    """
-    def decorate(core):
-        jitted = jax.jit(core, static_argnums=static_argnums)
-
-        @functools.wraps(core)
-        def call(*args):
-            try:
-                hash(tuple(args[i] for i in static_argnums))
-            except TypeError:
-                return core(*args)
-            return jitted(*args)
-        return call
-    return decorate
 
 
 def _split(x0):
@@ -191,15 +125,15 @@ def iterate(update, x0, u, num_steps):
     return _iterate(update, *_split(x0), u, K)
 
 
-@_compiled(0, 1, 4)
+@_jax.compiled(0, 1, 4)
 def _iterate(update, x0_fn, x0_value, u, K):
     x_init, u = _setup(update, x0_fn or x0_value, u)
 
     def step(x, _):
         x_next = update(x, u)
-        return x_next, _flat(x_next)
+        return x_next, _jax.flat(x_next)
     x_K, xs = lax.scan(step, x_init, None, length=K)
-    return _stack(_flat(x_init), xs, _flat(x_K))
+    return _jax.stack(_jax.flat(x_init), xs, _jax.flat(x_K))
 
 
 def _tangent(v, u):
@@ -248,7 +182,7 @@ def forward_mode(update, x0, u, num_steps, start=0, v=None):
     return _forward_mode(update, *_split(x0), u, v, K, T)
 
 
-@_compiled(0, 1, 5, 6)
+@_jax.compiled(0, 1, 5, 6)
 def _forward_mode(update, x0_fn, x0_value, u, v, K, T):
     x0 = _float_fn(x0_fn) if x0_fn else x0_value
     x_init, u = _setup(update, x0, u)
@@ -257,23 +191,23 @@ def _forward_mode(update, x0_fn, x0_value, u, v, K, T):
         return jax.jvp(update, (x, u), (x_dot, u_dot))
 
     if v is None:  # one tangent per coordinate of u, batched along a leading axis
-        u_dot = _basis(u)
+        u_dot = _jax.basis(u)
         step_cols = jax.vmap(jvp_step, in_axes=(None, 0, 0), out_axes=(None, 0))
         X_dot0 = jax.vmap(lambda t: _x0_tangent(x0, x_init, u, t))(u_dot)
 
         def flat(X_dot):  # (n, p)
-            return _flat_rows(X_dot).T
+            return _jax.flat_rows(X_dot).T
     else:
-        u_dot, step_cols, flat = _cast_like(v, u), jvp_step, _flat
+        u_dot, step_cols, flat = _jax.cast_like(v, u), jvp_step, _jax.flat
         X_dot0 = _x0_tangent(x0, x_init, u, u_dot)
 
     def step(carry, _):
         x_next, X_dot_next = step_cols(*carry, u_dot)
         return (x_next, X_dot_next), flat(X_dot_next)
 
-    x_start = _run(update, x_init, u, T)
+    x_start = _jax.run(update, x_init, u, T)
     (_, X_dot_K), X_dots = lax.scan(step, (x_start, X_dot0), None, length=K - T)
-    return _stack(flat(X_dot0), X_dots, flat(X_dot_K))
+    return _jax.stack(flat(X_dot0), X_dots, flat(X_dot_K))
 
 
 def reverse_mode(update, x0, u, num_steps, stop=0, w=None):
@@ -315,18 +249,18 @@ def reverse_mode(update, x0, u, num_steps, stop=0, w=None):
     return _reverse_mode(update, *_split(x0), u, w, K, T)
 
 
-@_compiled(0, 1, 5, 6)
+@_jax.compiled(0, 1, 5, 6)
 def _reverse_mode(update, x0_fn, x0_value, u, w, K, T):
     x0 = _float_fn(x0_fn) if x0_fn else x0_value
     x_init, u = _setup(update, x0, u)
     if w is None:  # one cotangent per coordinate of x, batched along a leading axis
-        X_bar = _basis(x_init)
-        n = _flat(x_init).size
+        X_bar = _jax.basis(x_init)
+        n = _jax.flat(x_init).size
         U_bar = jax.tree.map(lambda a: jnp.zeros((n,) + a.shape, a.dtype), u)
-        pull, flat = (lambda pullback, rows: jax.vmap(pullback)(rows)), _flat_rows
+        pull, flat = (lambda pullback, rows: jax.vmap(pullback)(rows)), _jax.flat_rows
     else:
-        X_bar, U_bar = _cast_like(w, x_init), jax.tree.map(jnp.zeros_like, u)
-        pull, flat = (lambda pullback, row: pullback(row)), _flat
+        X_bar, U_bar = _jax.cast_like(w, x_init), jax.tree.map(jnp.zeros_like, u)
+        pull, flat = (lambda pullback, row: pullback(row)), _jax.flat
     pull0 = jax.vjp(x0, u)[1] if callable(x0) else None
 
     def entry(X_bar, U_bar):  # U_bar^{(k)} + X_bar^{(k)} D x^{(0)}(u), flattened
@@ -340,10 +274,10 @@ def _reverse_mode(update, x0_fn, x0_value, u, w, K, T):
         U_bar_prev = jax.tree.map(jnp.add, U_bar, C_part)
         return (X_bar_prev, U_bar_prev), entry(X_bar_prev, U_bar_prev)
 
-    xs = _path(update, _run(update, x_init, u, T), u, K - T)          # x^{(T..K-1)}
+    xs = _jax.path(update, _jax.run(update, x_init, u, T), u, K - T)          # x^{(T..K-1)}
     (X_bar_T, U_bar_T), entries = lax.scan(step, (X_bar, U_bar), xs, reverse=True)
     # scan(reverse=True) stacks entries in index order k = T..K-1; flip to K-1..T.
-    return _stack(entry(X_bar, U_bar), entries[::-1], entry(X_bar_T, U_bar_T))
+    return _jax.stack(entry(X_bar, U_bar), entries[::-1], entry(X_bar_T, U_bar_T))
 
 
 def _partials(update, x, u):
@@ -387,7 +321,7 @@ def implicit_jacobian(update, x, u, v=None, w=None):
 
 def _singular_floor(x):
     """Below this pivot ratio, I - B counts as singular: n * eps."""
-    flat = _flat(x)
+    flat = _jax.flat(x)
     return flat.size * jnp.finfo(flat.dtype).eps
 
 
@@ -401,7 +335,7 @@ def _check_direction(x, u, v, w):
         _validate.same_shape(v, u, "v", "u")
 
 
-@_compiled(0)
+@_jax.compiled(0)
 def _implicit_jacobian(update, x, u, v, w):
     """(the estimate, NaN where I - B is singular; the pivot ratio of I - B).
 
@@ -440,7 +374,7 @@ def one_step_jacobian(update, x, u, v=None, w=None):
     return _one_step_jacobian(update, x, u, v, w)
 
 
-@_compiled(0)
+@_jax.compiled(0)
 def _one_step_jacobian(update, x, u, v, w):
     A, x_flat, u_flat = _partials(update, x, u)
     A_u = lambda u_: A(x_flat, u_)  # noqa: E731
@@ -449,3 +383,54 @@ def _one_step_jacobian(update, x, u, v, w):
     if v is not None:
         return jax.jvp(A_u, (u_flat,), (_tangent(v, u),))[1]
     return jax.jacfwd(A_u)(u_flat)
+
+
+def truncated_solution(update, x0, num_steps, last=1):
+    r"""The map :math:`u \mapsto x^{(K)}(u)` whose derivative only sees the last ``last`` steps.
+
+    The first K - ``last`` iterations run on ``stop_gradient(u)`` (and their output is
+    a constant for autodiff), the last ``last`` ones on u; so ``jax.jacfwd`` /
+    ``jax.grad`` of the returned function give
+
+    * ``last=1``: the one-step estimator :math:`\partial_u F(x^{(K-1)}, u)` (Bolte et al.
+      eq. 4, Algorithm 3);
+    * ``last=k``: truncated backpropagation through the last k steps, i.e. late-started
+      forward mode with T' = K - k (Mehmood et al. eq. 20, constant x0), which is also
+      the one-step estimator of :func:`power_map` (update, k);
+    * ``last=K``: full unrolling (for a constant x0).
+
+    Args:
+      update: the map (x, u) -> x; x0: initial point (a value: it gets no derivative).
+      num_steps: K >= 1; last: number of differentiated steps, in [1, K].
+
+    Returns:
+      A function of u. Chapter 4.
+    """
+    K = _validate.num_steps(num_steps)
+    k = _validate.index(last, K, "last")
+    if k < 1:
+        raise ValueError(f"last must be >= 1, got {k}")
+
+    def solution(u):
+        x = _jax.run(update, x0, lax.stop_gradient(u), K - k)      # idle: no derivative
+        return _jax.run(update, x, u, k)                           # differentiated steps
+    return solution
+
+
+def implicit_from_gradient(f, x, u, w=None):
+    r"""Implicit differentiation of the optimality condition :math:`\nabla_x f(x, u) = 0`:
+
+    .. math:: J^{ID} = -[\nabla_{xx}^2 f(x, u)]^{-1}\,\partial_u \nabla_x f(x, u),
+
+    evaluated at x (ideally the solution). With a cotangent w returns
+    :math:`w^\top J^{ID} = -(\partial_u\nabla_x f)^\top y` with :math:`\nabla^2_{xx} f\, y = w`
+    (one solve and one VJP). This is the cheap equation for Newton's method (Bolte et
+    al. Remark 3), not the fixed point of the Newton map. Arrays x and u. Chapter 4.
+    """
+    hess = jax.hessian(f)(x, u)
+    grad_x = lambda u_: jax.grad(f)(x, u_)  # noqa: E731
+    if w is not None:
+        y = jnp.linalg.solve(hess, w)                            # symmetric Hessian
+        return -jax.vjp(grad_x, u)[1](y)[0]
+    mixed = jax.jacfwd(grad_x)(u).reshape(x.size, -1)
+    return -jnp.linalg.solve(hess, mixed)

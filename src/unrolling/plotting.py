@@ -730,7 +730,7 @@ def late_start_figure(errors, starts, bounds=None, iterate=None, title=None):
 
     Args:
       errors: (J, H + 1) errors at iterations 0..H, NaN where a row is not running
-        (e.g. from :func:`unrolling.experiments.late_start_errors`).
+        (e.g. from :func:`unrolling.truncation.late_start_errors`).
       starts: the J late-start indices T' (legend).
       bounds: optional (J, H + 1) bounds (Theorem 8), dashed in the row's colour.
       iterate: optional iterate errors :math:`e^{(k)}`, thin grey.
@@ -837,7 +837,7 @@ def _sweep_panel(ax, xs, curves, finals, final_x, res, bound=None):
 def sweep_figure(results):
     r"""Mehmood et al. App. C figures: forward (left) and reverse (right) per setting.
 
-    One row per :class:`unrolling.experiments.SweepResult`. Left: median forward-mode
+    One row per :class:`unrolling.truncation.SweepResult`. Left: median forward-mode
     errors for each truncation fraction (light to dark: T = 0 to 0.8K), plotted over
     :math:`k/K \in [T'/K, K'/K]`, the final errors (at :math:`K'`, black circles), the
     iterate errors (blue dashed, circles at each :math:`K'`) and the median eq. (22)
@@ -922,7 +922,7 @@ def estimator_errors_figure(errors, title=None):
     r"""Errors of the Jacobian estimators along one run (Bolte et al. Fig. 2; chapter 4).
 
     Args:
-      errors: an :class:`unrolling.onestep.EstimatorErrors`.
+      errors: an :class:`unrolling.errors.EstimatorErrors`.
     """
     fig, ax = new_figure()
     _estimator_panel(ax, errors, title)
@@ -935,7 +935,7 @@ def estimator_panels_figure(panels):
     r"""A grid of :func:`estimator_errors_figure` panels (Bolte et al. Fig. 4; chapter 4).
 
     Args:
-      panels: dict title -> :class:`unrolling.onestep.EstimatorErrors`, filled row by
+      panels: dict title -> :class:`unrolling.errors.EstimatorErrors`, filled row by
         row into two columns.
     """
     rows = (len(panels) + 1) // 2
@@ -954,7 +954,7 @@ def timing_figure(sizes, seconds):
     Args:
       sizes: number of problem parameters (x axis, log scale).
       seconds: dict name -> times at ``sizes`` (names of
-        :func:`unrolling.onestep.hypergradient_functions`).
+        :func:`unrolling.profiling.hypergradient_functions`).
     """
     colors = {"solve": COLORS["reference"], "autodiff": COLORS["forward"],
               "implicit": COLORS["implicit"], "one_step": COLORS["one_step"]}
@@ -968,7 +968,7 @@ def timing_figure(sizes, seconds):
 
 
 def budget_explorer_figure(data, num_steps, omega, T, fig=None):
-    r"""The chapter 4 explorer's picture (:func:`unrolling.experiments.budget_curves`):
+    r"""The chapter 4 explorer's picture (:func:`unrolling.truncation.budget_curves`):
     iterate errors, forward mode without truncation (0 to K), the late start under the
     same budget (T' to K') and its Theorem 8 bound.
 

@@ -23,7 +23,7 @@ number of steps and the ``residual`` callables are static), so that a notebook
 evaluating them a few times compiles each once instead of op by op; those that only
 run at top level (:func:`apply_residual`, :func:`worst_case_factors`,
 :func:`master_identity`) use the light XLA optimization of
-:data:`unrolling.curse.FAST_COMPILE`, the others may also run inside a caller's jit.
+:data:`unrolling._jax.FAST_COMPILE`, the others may also run inside a caller's jit.
 """
 import functools
 
@@ -32,7 +32,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from . import _validate
-from .curse import FAST_COMPILE
+from ._jax import FAST_COMPILE
 
 __all__ = ["gd_coefficients", "heavy_ball_coefficients", "chebyshev_coefficients",
            "residual_polynomials", "gd_residual", "chebyshev_residual",

@@ -8,7 +8,6 @@ Newton solution), and the curvature bounds ``smoothness(u)`` = L and
 PRNG keys. Chapters 1-5.
 """
 import functools
-import functools
 from typing import Callable, NamedTuple
 
 import jax
@@ -16,12 +15,13 @@ import jax.numpy as jnp
 from jax import lax
 from jax.flatten_util import ravel_pytree
 
-from . import _validate
+from . import _jax, _validate
+from .derivatives import implicit_from_gradient
+from .methods import newton, newton_line_search
 
-__all__ = ["Problem", "ridge", "least_squares", "least_squares_instance",
-           "least_squares_jvp", "least_squares_vjp",
-           "logistic_regression", "quadratic", "spectral_quadratic", "huber_regression",
-           "huber_instance"]
+__all__ = ["Problem", "quadratic", "ridge", "least_squares", "least_squares_jvp",
+           "least_squares_vjp", "logistic_regression", "spectral_quadratic",
+           "huber_regression", "weighted_logistic_regression", "weighted_ridge"]
 
 
 class Problem(NamedTuple):
@@ -135,25 +135,9 @@ def least_squares_vjp(u, w):
     return (jnp.outer(r, y) - jnp.outer(Ay, x), Ay)
 
 
-def least_squares_instance(key, M=50, N=10):
-    """A random (A, b) of Mehmood et al. App. C: A_ij ~ U(0, 1), b_i ~ N(0, 1)."""
-    M, N = _validate.num_steps(M, "M"), _validate.num_steps(N, "N")
-    if not 0 < N <= M:
-        raise ValueError(f"need 0 < N <= M for a strongly convex problem, got M={M}, N={N}")
-    return _random_data(key, M, N)
-
-
-@functools.partial(jax.jit, static_argnums=(1, 2))
-def _random_data(key, M, N):
-    key_A, key_b = jax.random.split(key)
-    return (jax.random.uniform(key_A, (M, N)), jax.random.normal(key_b, (M,)))
-
-
 @functools.partial(jax.jit, static_argnums=(0, 3))  # compiled once per objective f
 def _newton_solve(f, x0, u, num_steps):
-    grad, hess = jax.grad(f), jax.hessian(f)
-    return lax.fori_loop(0, num_steps,
-                         lambda _, x: x - jnp.linalg.solve(hess(x, u), grad(x, u)), x0)
+    return _jax.run(newton(f), x0, u, num_steps)
 
 
 def logistic_regression(X, y, num_newton_steps=30):
@@ -259,20 +243,79 @@ def huber_regression(A, b, delta=1.0, num_newton_steps=60):
     return Problem(f, x_star, jacobian, lambda u: top + u, lambda u: jnp.asarray(u, A.dtype))
 
 
-@functools.partial(jax.jit, static_argnames=("M", "N"))
-def huber_instance(key, M=100, N=20, noise=0.1, outlier_fraction=0.2, outlier_scale=3.0):
-    r"""Regression data with gross outliers for :func:`huber_regression` (chapter 3).
+def _hessian_bounds(f, x_star):
+    def bounds_at(u):
+        lam = jnp.linalg.eigvalsh(jax.hessian(f)(x_star(u), u))
+        return lam[-1], lam[0]
+    return bounds_at
 
-    :math:`A_{ij} \sim U(0, 1)` (uncentred features, as in Mehmood et al. App. C),
-    :math:`b = A\mathbf 1 + \text{noise}\cdot\varepsilon + \text{outlier\_scale}\cdot o\odot\eta`
-    with :math:`\varepsilon, \eta \sim N(0, I)` and :math:`o_i \sim`
-    Bernoulli(``outlier_fraction``). Returns ``(A, b)``; compiled once per (M, N).
+
+def weighted_logistic_regression(A, y, log_lam=-5.0, num_newton_steps=30):
+    r"""Logistic regression with per-sample weights θ (the parameter u) and an intercept.
+
+    .. math:: f(x, \theta) = \sum_i \theta_i \log(1 + e^{-y_i a_i^\top x})
+              + \tfrac{\lambda}{2}\|x_{-1}\|^2, \qquad \lambda = e^{\text{log\_lam}},
+
+    where the first column of A is all ones and its coefficient (the intercept) is not
+    penalized (Bolte et al. eq. 11, up to the factor 1/2 on the penalty). ``x_star``
+    runs :func:`newton_line_search` from 0 and ``jacobian`` applies
+    :func:`implicit_from_gradient` there. ``smoothness`` / ``strong_convexity`` are the
+    extreme Hessian eigenvalues *at the solution* (local constants). Chapter 4.
     """
-    M, N = _validate.num_steps(M, "M"), _validate.num_steps(N, "N")
-    _validate.in_range(outlier_fraction, "outlier_fraction", 0.0, 1.0)
-    key_A, key_e, key_o, key_eta = jax.random.split(key, 4)
-    A = jax.random.uniform(key_A, (M, N))
-    outliers = jax.random.uniform(key_o, (M,)) < outlier_fraction
-    b = (A @ jnp.ones(N) + noise * jax.random.normal(key_e, (M,))
-         + outlier_scale * outliers * jax.random.normal(key_eta, (M,)))
-    return A, b
+    A, y = jnp.asarray(A), jnp.asarray(y)
+    if A.ndim != 2 or y.shape != A.shape[:1]:
+        raise ValueError(f"A must be (M, n) and y (M,), got {A.shape} and {y.shape}")
+    lam = jnp.exp(log_lam)
+    penalty = jnp.ones(A.shape[1]).at[0].set(0.0)
+
+    def f(x, theta):
+        return theta @ jnp.logaddexp(0.0, -y * (A @ x)) + 0.5 * lam * (penalty * x) @ x
+
+    newton = newton_line_search(f)
+
+    def x_star(theta):
+        return _jax.run(newton, jnp.zeros(A.shape[1], A.dtype), theta, num_newton_steps)
+
+    def jacobian(theta):
+        return implicit_from_gradient(f, x_star(theta), theta)
+
+    hb = _hessian_bounds(f, x_star)
+    return Problem(f, x_star, jacobian, lambda u: hb(u)[0], lambda u: hb(u)[1])
+
+
+def weighted_ridge(A, y, lam):
+    r"""Ridge regression with per-sample weights θ (Bolte et al., Sec. 4):
+
+    .. math:: f(x, \theta) = \tfrac12\sum_i \theta_i (y_i - a_i^\top x)^2 + \tfrac\lambda2\|x\|^2.
+
+    With :math:`H(\theta) = A^\top \mathrm{diag}(\theta) A + \lambda I`:
+    :math:`\bar x = H^{-1}A^\top\mathrm{diag}(\theta)y` and, differentiating
+    :math:`H\bar x = A^\top \mathrm{diag}(\theta) y` in :math:`\theta_i`,
+    :math:`\partial_{\theta_i}\bar x = H^{-1} a_i (y_i - a_i^\top\bar x)`, i.e.
+    :math:`J = H^{-1}A^\top\mathrm{diag}(y - A\bar x)`. Chapter 4.
+    """
+    A, y = jnp.asarray(A), jnp.asarray(y)
+    if A.ndim != 2 or y.shape != A.shape[:1]:
+        raise ValueError(f"A must be (M, n) and y (M,), got {A.shape} and {y.shape}")
+    _validate.positive(lam, "lam")
+    eye = jnp.eye(A.shape[1], dtype=A.dtype)
+
+    def f(x, theta):
+        r = y - A @ x
+        return 0.5 * theta @ r**2 + 0.5 * lam * x @ x
+
+    def hessian(theta):
+        return A.T @ (theta[:, None] * A) + lam * eye
+
+    def x_star(theta):
+        return jnp.linalg.solve(hessian(theta), A.T @ (theta * y))
+
+    def jacobian(theta):
+        return jnp.linalg.solve(hessian(theta), A.T * (y - A @ x_star(theta))[None])
+
+    def curvature(theta):
+        lam_ = jnp.linalg.eigvalsh(hessian(theta))
+        return lam_[-1], lam_[0]
+
+    return Problem(f, x_star, jacobian, lambda u: curvature(u)[0],
+                            lambda u: curvature(u)[1])

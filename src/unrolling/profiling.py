@@ -30,11 +30,14 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from . import _validate
-from .derivatives import implicit_jacobian, one_step_jacobian
+from . import _jax, _validate
+from ._jax import FAST_COMPILE
+from .derivatives import (implicit_from_gradient, implicit_jacobian, one_step_jacobian,
+                          truncated_solution)
 
-__all__ = ["ESTIMATORS", "Profile", "estimators", "median_time", "peak_memory", "compile_all",
-           "profile_estimators"]
+__all__ = ["ESTIMATORS", "Profile", "estimators", "median_time", "peak_memory",
+           "compile_all", "profile_estimators", "reverse_memory_bytes",
+           "forward_memory_bytes", "hypergradient_functions", "time_hypergradients"]
 
 #: Names of the five computations, in the order of Bolte et al.'s Table 2.
 ESTIMATORS = ("solve", "forward", "reverse", "implicit", "one-step")
@@ -43,7 +46,7 @@ ESTIMATORS = ("solve", "forward", "reverse", "implicit", "one-step")
 def _final_iterate(update, x0, u, num_steps):
     r""":math:`x^{(K)}(u)`, keeping only the current iterate in memory."""
     x = x0(u) if callable(x0) else x0
-    return lax.fori_loop(0, num_steps, lambda _, x: update(x, u), x)
+    return _jax.run(update, x, u, num_steps)
 
 
 def estimators(update, x0, u, num_steps, v=None, w=None):
@@ -181,3 +184,80 @@ def profile_estimators(update, x0, u, steps, v=None, w=None, repeats=5, workers=
     return Profile(np.asarray(steps),
                    {name: np.asarray(t) for name, t in seconds.items()},
                    {name: np.asarray(m) for name, m in memory.items()})
+
+
+def hypergradient_functions(f, update, x0, num_steps, outer=None):
+    r"""The four computations timed in Bolte et al.'s Fig. 3, as functions of θ.
+
+    With :math:`g(x) = \tfrac12\|x\|^2` (or ``outer``):
+
+    * ``"solve"``: :math:`x_K(\theta)` only;
+    * ``"autodiff"``: :math:`\nabla_\theta\, g(x_K(\theta))` by reverse mode through all K steps;
+    * ``"implicit"``: solve, then :math:`-(\partial_\theta\nabla_x f)^\top [\nabla^2_{xx}f]^{-1}\nabla g(x_K)`
+      (:func:`implicit_from_gradient` with a cotangent);
+    * ``"one_step"``: reverse mode through :func:`truncated_solution` (last = 1).
+
+    Returns:
+      dict name -> function of θ (jit them). Chapter 4.
+    """
+    outer = (lambda x: 0.5 * x @ x) if outer is None else outer
+    solve = truncated_solution(update, x0, num_steps, last=num_steps)
+    one_step = truncated_solution(update, x0, num_steps, last=1)
+
+    def implicit(theta):
+        x = lax.stop_gradient(solve(theta))
+        return implicit_from_gradient(f, x, theta, w=jax.grad(outer)(x))
+
+    return {"solve": solve,
+            "autodiff": jax.grad(lambda th: outer(solve(th))),
+            "implicit": implicit,
+            "one_step": jax.grad(lambda th: outer(one_step(th)))}
+
+
+def time_hypergradients(cases, num_steps, repeats=5, workers=2):
+    r"""Wall time of the four :func:`hypergradient_functions` for each problem (Bolte Fig. 3).
+
+    Args:
+      cases: list of ``(f, update, x0, theta)``.
+      num_steps: solver iterations K; repeats: timed calls per measurement.
+      workers: compilations run in this many threads (:func:`unrolling.profiling.compile_all`),
+        then every program is timed alone by :func:`unrolling.profiling.median_time`.
+
+    Returns:
+      dict name -> list of seconds, one per case. Wall times vary between runs and
+      machines. Chapter 4.
+    """
+    jobs = [(name, fn, theta) for f, update, x0, theta in cases
+            for name, fn in hypergradient_functions(f, update, x0, num_steps).items()]
+    programs = compile_all([job[1:] for job in jobs], workers)
+    seconds = {}
+    for (name, _, theta), program in zip(jobs, programs):
+        seconds.setdefault(name, []).append(median_time(program, theta, repeats=repeats))
+    return seconds
+
+
+def _compiled_bytes(fn, u):
+    return peak_memory(jax.jit(fn, compiler_options=FAST_COMPILE).lower(u).compile())
+
+
+def reverse_memory_bytes(update, x0, u, num_steps, stop, w):
+    r"""Compiled memory of truncated reverse mode: :math:`w^\top` times the derivative of
+    :math:`x^{(K)}(u)` through its last K - T' steps (T' = ``stop``), as deployed:
+    ``jax.vjp`` of :func:`unrolling.derivatives.truncated_solution`.
+
+    :func:`unrolling.profiling.peak_memory` (temporaries plus outputs of the compiled
+    program; deterministic). The backward pass needs the iterates of the differentiated
+    steps, so the count grows linearly in K - T' (chapter 4).
+    """
+    K = _validate.num_steps(num_steps)
+    solution = truncated_solution(update, x0, K, last=K - _validate.index(stop, K, "stop"))
+    return _compiled_bytes(lambda u_: jax.vjp(solution, u_)[1](w), u)
+
+
+def forward_memory_bytes(update, x0, u, num_steps, start, v):
+    r"""Compiled memory of late-started forward mode, as deployed: ``jax.jvp`` of
+    :func:`unrolling.derivatives.truncated_solution` with tangent v. The tangent travels
+    with the iterate, so the count does not grow with K - T' (chapter 4)."""
+    K = _validate.num_steps(num_steps)
+    solution = truncated_solution(update, x0, K, last=K - _validate.index(start, K, "start"))
+    return _compiled_bytes(lambda u_: jax.jvp(solution, (u_,), (v,))[1], u)

@@ -1,4 +1,4 @@
-r"""Experiments of chapter 4: the truncation sweep of Mehmood et al. App. C and friends.
+r"""Chapter 4 (``book/04_truncation``): truncation, late starts and one-step differentiation.
 
 **The App. C experiment.** Least squares :math:`f(x, u) = \tfrac12\|Ax - b\|^2` in
 its data :math:`u = (A, b)`, :math:`A \in \mathbb R^{M\times N}` with U(0, 1)
@@ -25,22 +25,20 @@ end points, the final errors, are exact) and plotted against :math:`k/K`. For
 N >= 30 every draw has K = 1000, so k/K is the iteration count divided by 1000.
 Medians over the draws are taken point by point; only the medians are kept.
 
-**Keeping the work small.** Gradient descent on least squares has the constant
-:math:`B_k = B = I - \alpha H`, :math:`H = A^\top A`. We factor the parameter
-dependence through :math:`p = (H, c) = (A^\top A, A^\top b)` (chain rule: the tangent v
-is pushed forward once to :math:`(dH, dc) = (dA^\top A + A^\top dA,\; dA^\top b + A^\top db)`,
-the cotangent is pulled back through the same map) and work in the eigenbasis of H,
-where B is diagonal. Forward mode then *runs* eq. (20): O(N) per row and step plus
-one shared O(N^2) product :math:`C_k v`. For reverse mode, whose state
-:math:`\bar U` is an N x N matrix per row, accumulating eq. (12) step by step would
-cost O(N^2) per row and step; instead its partial sums are evaluated exactly at the
-sampled indices (both factors of :math:`\bar X^{(i+1)} C_i` are geometric sequences in
-the eigenbasis, see :func:`_reverse_curves`). Norms are those of the original
-coordinates (the change of basis is orthogonal; the reverse error over u = (A, b)
-comes from a Gram identity, :func:`_reverse_error`). ``tests/test_experiments.py``
-checks every sampled value against :func:`unrolling.forward_mode` and
-:func:`unrolling.reverse_mode`, which run the plain recursions. Chapter 4.
+The batched fast path that makes the sweep cheap lives in the private module
+``_appendix_c`` (and is tested against :func:`unrolling.forward_mode` and
+:func:`unrolling.reverse_mode`).
+
+**Also here.** The late-start demo on a quadratic (Theorem 8 drawn over measured
+errors), the budget reallocation curves, and Bolte et al.'s Corollary 1 against the
+measured one-step error of :math:`F^K` on weighted ridge (:func:`ridge_one_step_errors`).
+The one-step estimator itself is :func:`unrolling.one_step_jacobian` (or
+:func:`unrolling.derivatives.truncated_solution` with ``last=1``); Newton with a line
+search is :func:`unrolling.methods.newton_line_search`; the errors of the four
+estimators along a run are :func:`unrolling.errors.estimator_errors`; their timing is
+:func:`unrolling.profiling.time_hypergradients`. Chapter 4.
 """
+
 import math
 from functools import partial
 from typing import NamedTuple
@@ -51,13 +49,14 @@ import numpy as np
 from jax import lax
 from jax.flatten_util import ravel_pytree
 
-from . import _validate, bounds, budget, problems
+from . import _validate, bounds, budget, data, problems
+from .methods import gradient_descent
+from ._appendix_c import _bound_optima, _rotated, _step_size, _sweep_draws
 
-__all__ = ["SweepResult", "PAPER_RHO", "appendix_c_draws", "appendix_c_plan", "truncation_sweep",
-           "median_rho_star",
-           "full_sweep", "late_start_tangents", "reallocated_final_errors", "reverse_memory_bytes",
-           "forward_memory_bytes",
-           "Demo", "demo_quadratic", "late_start_errors", "late_start_bounds", "budget_curves"]
+__all__ = ["PAPER_RHO", "SweepResult", "appendix_c_plan", "truncation_sweep",
+           "median_rho_star", "full_sweep", "late_start_tangents",
+           "reallocated_final_errors", "Demo", "demo_quadratic", "late_start_errors",
+           "late_start_bounds", "budget_curves", "ridge_one_step_errors"]
 
 #: ρ printed in the captions of Mehmood et al. Figs. 3-14, by N.
 PAPER_RHO = {2: 0.763526, 5: 0.921979, 10: 0.974362, 20: 0.993876, 30: 0.998509,
@@ -96,14 +95,6 @@ class SweepResult(NamedTuple):
     best_fraction_relaxed: float  # the same for the relaxed problem (Lemma 11)
 
 
-def _step_size(rule, L, m):
-    if rule == "optimal":
-        return 2.0 / (L + m)
-    if rule == "short":
-        return 1.0 / (3.0 * L)
-    raise ValueError(f'step_rule must be "optimal" (2/(L+m)) or "short" (1/(3L)), got {rule!r}')
-
-
 def appendix_c_plan(rho_star, fractions=FRACTIONS, omega=3.0, tol=1e-3, max_K=1000):
     r"""Per-draw integers of App. C: K, and T, T', K' for each truncation fraction.
 
@@ -124,191 +115,6 @@ def appendix_c_plan(rho_star, fractions=FRACTIONS, omega=3.0, tol=1e-3, max_K=10
     return K, T, T_prime, K_prime
 
 
-@partial(jax.jit, static_argnums=(1, 2, 3))
-def _raw_draws(key, num_draws, M, N):
-    """A ~ U(0, 1) of shape (D, M, N); b, dA, db, w standard normal (one call per law)."""
-    key_A, key_n = jax.random.split(key)
-    A = jax.random.uniform(key_A, (num_draws, M, N))
-    z = jax.random.normal(key_n, (num_draws, M + M * N + M + N))
-    b, dA, db, w = jnp.split(z, np.cumsum([M, M * N, M]), axis=1)
-    return A, b, dA.reshape(num_draws, M, N), db, w
-
-
-def appendix_c_draws(key, num_draws, M=50, N=10, N_max=40):
-    r"""``num_draws`` App. C instances with unit random directions, as NumPy arrays.
-
-    A has U(0, 1) entries and b standard normal ones (the law of
-    :func:`unrolling.problems.least_squares_instance`); the tangent v = (dA, db) and the
-    cotangent w have standard normal entries and are scaled to unit norm. Everything is
-    drawn at width ``max(N, min(N_max, M))`` and the first N columns are kept, so that one
-    compiled sampler serves every N (the columns of an i.i.d. matrix are i.i.d.): the
-    draws of different N are nested.
-
-    Returns:
-      ``(A, b, (dA, db), w)`` with shapes (D, M, N), (D, M), ((D, M, N), (D, M)), (D, N).
-    """
-    num_draws = _validate.num_steps(num_draws, "num_draws")
-    if num_draws < 1 or not 0 < N <= M:
-        raise ValueError(f"need num_draws >= 1 and 0 < N <= M, got {num_draws}, N={N}, M={M}")
-    raw = _raw_draws(key, num_draws, M, max(N, min(N_max, M)))
-    A, b, dA, db, w = (np.asarray(a) for a in raw)
-    A, dA, w = A[..., :N], dA[..., :N], w[..., :N]
-    v_norm = np.sqrt(np.sum(dA**2, axis=(1, 2)) + np.sum(db**2, axis=1))
-    return A, b, (dA / v_norm[:, None, None], db / v_norm[:, None]), w / np.linalg.norm(
-        w, axis=1, keepdims=True)
-
-
-def _rotated(A, b, v, w, alpha):
-    r"""Everything the recursions need, in the eigenbasis V of H = A^T A (host NumPy, batched).
-
-    Reference values in rotated coordinates: :math:`\tilde y^* = \Lambda^{-1}\tilde c`
-    (:math:`x^*`), :math:`\tilde t^* = -\Lambda^{-1}(\tilde G\tilde y^* - \tilde h)` (:math:`Dx^*v`,
-    from differentiating :math:`Hx^* = c`), :math:`\tilde y_w = \Lambda^{-1}V^\top w`.
-    """
-    A, b, w, alpha = (np.asarray(a, dtype=float) for a in (A, b, w, alpha))
-    dA, db = (np.asarray(a, dtype=float) for a in v)
-    At = np.swapaxes(A, -1, -2)
-    lam, V = np.linalg.eigh(At @ A)
-    Vt = np.swapaxes(V, -1, -2)
-    G = np.swapaxes(dA, -1, -2) @ A + At @ dA                  # (dH, dc) = push-forward of v
-    h = np.einsum("dmi,dm->di", dA, b) + np.einsum("dmi,dm->di", A, db)
-    c = np.einsum("dij,dj->di", Vt, np.einsum("dmi,dm->di", A, b))
-    G_rot, h_rot = Vt @ G @ V, np.einsum("dij,dj->di", Vt, h)
-    y_star = c / lam
-    t_star = -(np.einsum("dab,db->da", G_rot, y_star) - h_rot) / lam
-    w_rot = np.einsum("dij,dj->di", Vt, w)
-    return dict(lam=lam, beta=1.0 - alpha[:, None] * lam, c=c, y_star=y_star, G=G_rot,
-                h=h_rot, t_star=t_star, w=w_rot, y_w=w_rot / lam, b_sq=np.sum(b**2, -1),
-                gamma_v=alpha * np.abs(np.linalg.eigvalsh(G)).max(-1))
-
-
-def _forward(r, alpha, T_prime, K_prime, horizon):
-    """Masked late-start forward recursion (eq. 20) in rotated coordinates.
-
-    Row j: t <- beta * t - alpha (G y_k - h) for T'_j <= k < K'_j. Returns the iterate
-    errors e^(0..H), shape (H + 1,), and the forward errors, shape (H + 1, J).
-    """
-    def step(carry, k):
-        y, t = carry
-        on = ((k >= T_prime) & (k < K_prime))[:, None]
-        drive = (-alpha * (r["G"] @ y - r["h"]))[None]               # C_k v, shared by the rows
-        t_next = jnp.where(on, r["beta"][None] * t + drive, t)
-        y_next = r["beta"] * y + alpha * r["c"]
-        out = (jnp.linalg.norm(y_next - r["y_star"]),
-               jnp.linalg.norm(t_next - r["t_star"][None], axis=-1))
-        return (y_next, t_next), out
-
-    y0 = jnp.zeros_like(r["c"])
-    t0 = jnp.zeros((T_prime.shape[0], y0.size), y0.dtype)
-    _, (e, edot) = lax.scan(step, (y0, t0), jnp.arange(horizon))
-    e = jnp.concatenate([jnp.linalg.norm(r["y_star"])[None], e])
-    edot = jnp.concatenate([jnp.full((1, T_prime.shape[0]), jnp.linalg.norm(r["t_star"])), edot])
-    return e, edot
-
-
-def _reverse_error(r, alpha, S, sigma):
-    r""":math:`\|w^\top \bar U - w^\top Dx^*\|` over u = (A, b), from the rotated state.
-
-    :math:`\bar U = (\bar U_A, \bar U_b)` is the pull-back of :math:`\bar U_H = -\alpha V S V^\top`,
-    :math:`\bar U_c = \alpha V \sigma` through :math:`(A, b) \mapsto (A^\top A, A^\top b)`. With
-    :math:`\tilde A = AV` (so :math:`\tilde A^\top\tilde A = \Lambda`), the difference is
-    :math:`(\tilde A Z + b z^\top) V^\top` and :math:`\tilde A z`, where
-    :math:`Z = -\alpha(S + S^\top) + \tilde x^*\tilde y^\top + \tilde y\tilde x^{*\top}`,
-    :math:`z = \alpha\sigma - \tilde y`, :math:`\tilde y = \Lambda^{-1}V^\top w`; hence the squared error
-    :math:`\sum_{ab}\lambda_a Z_{ab}^2 + 2\tilde c^\top Z z + \|b\|^2\|z\|^2 + \sum_a \lambda_a z_a^2`.
-    """
-    ys, yw, lam = r["y_star"], r["y_w"], r["lam"]
-    Z = -alpha * (S + jnp.swapaxes(S, -1, -2)) + (jnp.outer(ys, yw) + jnp.outer(yw, ys))[None]
-    z = alpha * sigma - yw[None]
-    lam_col, c_col = lam[None, :, None], r["c"][None, :, None]      # broadcast, not einsum:
-    sq = (jnp.sum(lam_col * Z**2 + 2 * c_col * Z * z[:, None, :], (1, 2))  # XLA:CPU is faster
-          + r["b_sq"] * jnp.sum(z**2, -1) + jnp.sum(lam[None] * z**2, -1))
-    return jnp.sqrt(jnp.maximum(sq, 0.0))
-
-
-def _ipow(x, n):
-    """x ** n elementwise for real x of any sign and integer n >= 0."""
-    magnitude = jnp.abs(x) ** n
-    return jnp.where((x < 0) & (n % 2 == 1), -magnitude, magnitude)
-
-
-def _geometric(x, x_pow, x_pow_m1, n, rtol=1e-7):
-    r"""The matrix :math:`\phi_n(x_a, x_b) = \sum_{m=0}^{n-1} x_a^{n-1-m} x_b^m` for a vector x.
-
-    ``x_pow`` = :math:`x^n` and ``x_pow_m1`` = :math:`x^{n-1}` (computed once per entry).
-    Off the diagonal :math:`\phi_n = (x_a^n - x_b^n)/(x_a - x_b)`; on it, and for entries
-    closer than ``rtol`` (where that quotient would lose digits), :math:`n x_a^{n-1}`.
-    """
-    diff = x[:, None] - x[None, :]
-    close = jnp.abs(diff) <= rtol * jnp.maximum(jnp.abs(x[:, None]), jnp.abs(x[None, :]))
-    quotient = (x_pow[:, None] - x_pow[None, :]) / jnp.where(close, 1.0, diff)
-    return jnp.where(close, n * x_pow_m1[:, None], quotient)
-
-
-def _reverse_curves(r, alpha, T_prime, K_prime, num_points):
-    r"""Truncated reverse-mode errors of eq. (12) at ``num_points`` indices per row, summed exactly.
-
-    For row j stopped at index k (:math:`T'_j \le k \le K'_j`, :math:`n = K'_j - k` backward
-    steps done), the sweep's output is :math:`\sum_{i=k}^{K'-1}\bar X^{(i+1)} C_i`. In the
-    eigenbasis :math:`\bar X^{(i+1)} = \tilde w \odot \beta^{K'-1-i}` and
-    :math:`\tilde y_i = \tilde y^* + \beta^i \odot (\tilde y_0 - \tilde y^*)` are geometric, so the
-    factored state (:math:`S = \sum_i \bar X^{(i+1)} \tilde y_i^\top`, :math:`\sigma = \sum_i \bar X^{(i+1)}`)
-    has the closed form
-    :math:`S_{ab} = \tilde w_a[\tilde y^*_b\,\phi_n(\beta_a, 1) + (\tilde y_0 - \tilde y^*)_b\,\beta_b^k\,\phi_n(\beta_a, \beta_b)]`,
-    :math:`\sigma_a = \tilde w_a\,\phi_n(\beta_a, 1)`. Returns (J, num_points), entry 0 at
-    k = K' (the sweep's start), the last at k = T' (its output).
-    """
-    idx = _sample_indices(K_prime, T_prime, num_points)             # (J, P) indices k
-    beta, w, y_star = r["beta"], r["w"], r["y_star"]
-    e0 = -y_star                                                     # y0 = 0
-
-    def at(k, K_p):                                                  # one row, one index
-        n = K_p - k
-        beta_n, beta_n_m1 = _ipow(beta, n), _ipow(beta, jnp.maximum(n - 1, 0))
-        psi = (1 - beta_n) / (1 - beta)                              # phi_n(beta_a, 1)
-        phi = _geometric(beta, beta_n, beta_n_m1, n)
-        S = w[:, None] * (jnp.outer(psi, y_star) + phi * (e0 * _ipow(beta, k))[None])
-        return _reverse_error(r, alpha, S[None], (w * psi)[None])[0]
-
-    rows_at = jax.vmap(at)                                            # all rows at sample p
-    return lax.map(lambda k: rows_at(k, K_prime), idx.T).T           # (J, P), memory O(J N^2)
-
-
-def _sample_indices(lo, hi, num_points):
-    """num_points integers from lo to hi (both included), evenly spaced: (J, P)."""
-    s = jnp.linspace(0.0, 1.0, num_points)
-    return jnp.rint(lo[:, None] + s[None] * (hi - lo)[:, None]).astype(int)
-
-
-def _draw_curves(r, alpha, K, T_prime, K_prime, *, horizon, num_points, q_grid):
-    """All sampled curves and final errors of one draw (vmapped over draws)."""
-    e, edot = _forward(r, alpha, T_prime, K_prime, horizon)
-    rev = _reverse_curves(r, alpha, T_prime, K_prime, num_points)
-    rows = jnp.arange(T_prime.shape[0])
-    fwd_idx = _sample_indices(T_prime, K_prime, num_points)
-    it_idx = jnp.minimum(jnp.rint(q_grid * K).astype(int), horizon)
-    return dict(iterate=e[it_idx], forward=edot[fwd_idx, rows[:, None]], reverse=rev,
-                forward_final=edot[K_prime, rows], reverse_final=rev[:, -1], iterate_final=e[K_prime])
-
-
-@partial(jax.jit, static_argnames=("horizon", "num_points"))
-def _sweep_draws(r, alpha, K, T_prime, K_prime, q_grid, *, horizon, num_points):
-    per_draw = partial(_draw_curves, horizon=horizon, num_points=num_points, q_grid=q_grid)
-    return jax.vmap(per_draw)(r, alpha, K, T_prime, K_prime)
-
-
-@partial(jax.jit, static_argnames="max_K")
-def _bound_optima(K, omega, rho, gamma_v, e0, edot0, *, max_K):
-    """Per draw: argmin of eq. (22) over integers T <= K (as T/K), and the relaxed optimum."""
-    T_all = jnp.arange(max_K + 1)
-    h = jax.vmap(lambda *a: bounds.truncation_objective(T_all, *a), in_axes=(0, None, 0, 0, 0, 0))(
-        K, omega, rho, gamma_v, e0, edot0)
-    best = jnp.argmin(jnp.where(T_all[None] <= K[:, None], h, jnp.inf), axis=1)
-    relaxed = jax.vmap(bounds.optimal_truncation_relaxed, in_axes=(0, None, 0, 0, 0, 0))(
-        K, omega, rho, gamma_v, e0, edot0)
-    return best / K, relaxed / K
-
-
 def truncation_sweep(key, N, step_rule="optimal", num_draws=100, M=50, omega=3.0,
                      fractions=FRACTIONS, tol=1e-3, max_K=1000, num_points=32,
                      num_grid=160):
@@ -325,7 +131,7 @@ def truncation_sweep(key, N, step_rule="optimal", num_draws=100, M=50, omega=3.0
     Returns:
       A :class:`SweepResult` holding only what the figures use (medians over draws).
     """
-    A, b, v, w = appendix_c_draws(key, num_draws, M, N)
+    A, b, v, w = data.appendix_c_draws(key, num_draws, M, N)
     lam = np.linalg.eigvalsh(np.einsum("dmi,dmj->dij", A, A))
     L, m = lam[:, -1], lam[:, 0]
     rho_star = (L - m) / (L + m)
@@ -364,7 +170,7 @@ def median_rho_star(key, Ns=(2, 5, 10, 20, 30, 40), num_draws=100, M=50):
     :func:`truncation_sweep` with the same key), to set against :data:`PAPER_RHO`."""
     out = {}
     for N in Ns:
-        A = appendix_c_draws(key, num_draws, M, N)[0]
+        A = data.appendix_c_draws(key, num_draws, M, N)[0]
         lam = np.linalg.eigvalsh(np.einsum("dmi,dmj->dij", A, A))
         out[N] = float(np.median((lam[:, -1] - lam[:, 0]) / (lam[:, -1] + lam[:, 0])))
     return out
@@ -425,41 +231,6 @@ def reallocated_final_errors(update, x0, u, v, jvp_star, K, Ts, omega):
     return jnp.linalg.norm(finals - ravel_pytree(jvp_star)[0][None], axis=-1)
 
 
-#: XLA options for compilations whose program is only inspected or run briefly:
-#: the memory analysis does not depend on the backend optimization level.
-_FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
-
-
-def _compiled_bytes(fn, u):
-    from .profiling import peak_memory
-    return peak_memory(jax.jit(fn, compiler_options=_FAST_COMPILE).lower(u).compile())
-
-
-def reverse_memory_bytes(update, x0, u, num_steps, stop, w):
-    r"""Compiled memory of truncated reverse mode: :math:`w^\top` times the derivative of
-    :math:`x^{(K)}(u)` through its last K - T' steps (T' = ``stop``), as deployed:
-    ``jax.vjp`` of :func:`unrolling.onestep.truncated_solution`.
-
-    :func:`unrolling.profiling.peak_memory` (temporaries plus outputs of the compiled
-    program; deterministic). The backward pass needs the iterates of the differentiated
-    steps, so the count grows linearly in K - T' (chapter 4).
-    """
-    from .onestep import truncated_solution
-    K = _validate.num_steps(num_steps)
-    solution = truncated_solution(update, x0, K, last=K - _validate.index(stop, K, "stop"))
-    return _compiled_bytes(lambda u_: jax.vjp(solution, u_)[1](w), u)
-
-
-def forward_memory_bytes(update, x0, u, num_steps, start, v):
-    r"""Compiled memory of late-started forward mode, as deployed: ``jax.jvp`` of
-    :func:`unrolling.onestep.truncated_solution` with tangent v. The tangent travels
-    with the iterate, so the count does not grow with K - T' (chapter 4)."""
-    from .onestep import truncated_solution
-    K = _validate.num_steps(num_steps)
-    solution = truncated_solution(update, x0, K, last=K - _validate.index(start, K, "start"))
-    return _compiled_bytes(lambda u_: jax.jvp(solution, (u_,), (v,))[1], u)
-
-
 class Demo(NamedTuple):
     """The chapter-4 demo problem (see :func:`demo_quadratic`): data, step and the constants
     of Mehmood et al.'s Theorems 7-8; ``problem`` and ``update`` are built on access."""
@@ -478,7 +249,6 @@ class Demo(NamedTuple):
 
     @property
     def update(self):
-        from .methods import gradient_descent
         return gradient_descent(self.problem.f, self.step)
 
     @property
@@ -497,9 +267,8 @@ def demo_quadratic(dim=10, L=1.0, mu=0.01, u=0.0):
     :math:`B_k` is constant and :math:`C_k = -\alpha x^{(k)}`, so Lemma 6 holds with
     :math:`\Gamma = \alpha`; :math:`e^{(0)} = \|x^*\|`, :math:`\dot e^{(0)} = \|Dx^*\|`.
     """
-    from .curse import flat_derivative_weights, geometric_spectrum
-    lam = geometric_spectrum(L, mu, dim)
-    c = lam * flat_derivative_weights(lam)
+    lam = data.geometric_spectrum(L, mu, dim)
+    c = lam * data.flat_derivative_weights(lam)
     L_u, m_u = float(lam[-1]) + u, float(lam[0]) + u
     step = 2.0 / (L_u + m_u)
     x_star = c / (lam + u)
@@ -568,3 +337,52 @@ def late_start_bounds(demo, starts, horizon):
     rows = [np.where(k >= T, bounds.theorem8(np.maximum(k - T, 0), T, demo.rho, demo.gamma,
                                              demo.e0, demo.edot0), np.nan) for T in starts]
     return np.stack(rows)
+
+
+def _op_norm(M):
+    """Spectral norm of a wide matrix via the eigenvalues of the small Gram matrix M M^T."""
+    return jnp.sqrt(jnp.maximum(jnp.linalg.eigvalsh(M @ M.T)[-1], 0.0))
+
+
+@partial(jax.jit, static_argnames="max_power")
+def _ridge_one_step(A, y, theta, lam, step, k, *, max_power):
+    r"""Measured one-step error of F^k at the solution and Corollary 1, for traced (λ, α, k).
+
+    At the fixed point every iterate equals x̄, so the one-step estimator of F^k is
+    :math:`\sum_{i<k} B^i C` with B, C the partial Jacobians of F at x̄: the forward
+    recursion M <- B M + C run k times (a fixed-length loop, masked after k steps).
+    """
+    problem = problems.weighted_ridge(A, y, lam)
+    x_bar, J = problem.x_star(theta), problem.jacobian(theta)
+    B, C = jax.jacrev(gradient_descent(problem.f, step), argnums=(0, 1))(x_bar, theta)
+    M = lax.fori_loop(0, max_power, lambda i, M: jnp.where(i < k, B @ M + C, M), 0 * C)
+    eig = jnp.linalg.eigvalsh(A.T @ (theta[:, None] * A) + lam * jnp.eye(A.shape[1]))
+    rho = jnp.max(jnp.abs(1 - step * eig)) ** k                # contraction factor of F^k
+    return _op_norm(M - J), bounds.one_step_bound(rho, _op_norm(M), 0.0, 0.0), rho
+
+
+def ridge_one_step_errors(A, y, theta, lam, step_size, power=1):
+    r"""Bolte et al. Corollary 1 against the measured one-step error, weighted ridge by GD.
+
+    For each (λ, α, K) of the broadcast arguments, F is the gradient step with step α
+    on :func:`weighted_ridge` (A, y, λ) and the estimator is the one-step estimator of
+    :math:`F^K` (the K-step truncated estimator of F) at the solution :math:`\bar x`:
+    :math:`\partial_\theta F^K(\bar x, \theta)`, by the forward recursion through the K
+    steps (which all stay at :math:`\bar x`).
+    The bound is :func:`unrolling.bounds.one_step_bound` with
+    :math:`\tilde\rho = \max_\lambda|1 - \alpha\lambda|^K` over the Hessian's spectrum,
+    :math:`L_F = \|\partial_\theta F^K(\bar x, \theta)\|_{op}` (the norm Lemma 2 uses) and
+    :math:`\|x_{k-1} - \bar x\| = 0`. One compilation for all the pairs.
+
+    Returns:
+      ``(measured, bound, rho)``: NumPy arrays (operator norms; ρ of :math:`F^K`). Chapter 4.
+    """
+    lam, step, power = np.broadcast_arrays(np.asarray(lam, float), np.asarray(step_size, float),
+                                           np.asarray(power, int))
+    if np.any(power < 1) or np.any(step <= 0) or np.any(lam <= 0):
+        raise ValueError("lam and step_size must be > 0 and power >= 1")
+    run = jax.vmap(partial(_ridge_one_step, max_power=int(power.max())),
+                   in_axes=(None, None, None, 0, 0, 0))
+    out = run(jnp.asarray(A), jnp.asarray(y), jnp.asarray(theta), lam.ravel(), step.ravel(),
+              power.ravel())
+    return tuple(np.asarray(a).reshape(lam.shape) for a in out)

@@ -21,7 +21,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
-from . import bounds, errors, methods, plotting, problems
+from . import _jax, bounds, data, errors, methods, plotting, problems
 from .derivatives import iterate
 
 __all__ = ["explorer", "render", "png_bytes", "LiveFigure", "register", "EXPLORERS",
@@ -359,7 +359,7 @@ CH5_YLIMS = ((0.7, 1.5 * CH5_MAX_INNER), (1e-14, 1e4), (165.0, 250.0))
 def ch5_setup():
     """The chapter 5 synthetic task and its poor cold start: ``(task, x0)``."""
     from . import bilevel
-    task = bilevel.ridge_task(*bilevel.synthetic_regression(jax.random.PRNGKey(CH5_DATA_KEY)))
+    task = bilevel.ridge_task(*data.synthetic_regression(jax.random.PRNGKey(CH5_DATA_KEY)))
     shape = jax.eval_shape(task.x_star, 0.0).shape
     x0 = CH5_X0_SCALE * jax.random.normal(jax.random.PRNGKey(CH5_X0_KEY), shape)
     return task, x0
@@ -419,7 +419,7 @@ from . import curse as _curse  # noqa: E402  (used by the chapter 3 block only)
 
 #: :func:`unrolling.curse.explorer_curves`, compiled once (sliders are traced).
 _CH3_CURVES = jax.jit(_curse.explorer_curves, static_argnames=("num_steps", "dim"),
-                      compiler_options=_curse.FAST_COMPILE)
+                      compiler_options=_jax.FAST_COMPILE)
 
 
 @register("ch3_curse", defaults=dict(step_scale=1.9, log10_cond=2.0, init_scale=1.0),
@@ -462,12 +462,12 @@ __all__ += ["ch3_curse", "ch3_curse_explorer"]
 
 # --- Chapter 4: truncation under a fixed budget ------------------------------------
 
-#: Chapter 4 explorer: the demo quadratic of :func:`unrolling.experiments.demo_quadratic`,
+#: Chapter 4 explorer: the demo quadratic of :func:`unrolling.truncation.demo_quadratic`,
 #: K = CH4_STEPS derivative steps without truncation, ω at most CH4_OMEGA_MAX (the
 #: horizon, and so the compiled program, does not depend on the sliders).
 CH4_STEPS, CH4_OMEGA_MAX = 200, 4.0
 
-from . import experiments as _experiments  # noqa: E402  (used by the chapter 4 block only)
+from . import truncation as _truncation  # noqa: E402  (used by the chapter 4 block only)
 
 
 @register("ch4_truncation", defaults=dict(T=40, omega=3.0),
@@ -476,14 +476,14 @@ from . import experiments as _experiments  # noqa: E402  (used by the chapter 4 
 def ch4_truncation(T=40, omega=3.0, fig=None):
     r"""Chapter 4 explorer: give up T of K derivative steps and spend ωT on the algorithm.
 
-    :func:`unrolling.experiments.budget_curves` on the demo quadratic
+    :func:`unrolling.truncation.budget_curves` on the demo quadratic
     (K = ``CH4_STEPS``): forward mode without truncation against the late start at
     :math:`T' = T + \lfloor\omega T\rfloor` run to :math:`K' = K + \lfloor\omega T\rfloor`,
     with its Theorem 8 bound. Draws :func:`unrolling.plotting.budget_explorer_figure`
     (``fig``: update it).
     """
-    demo = _experiments.demo_quadratic()
-    data = _experiments.budget_curves(demo, int(T), float(omega), CH4_STEPS, CH4_OMEGA_MAX)
+    demo = _truncation.demo_quadratic()
+    data = _truncation.budget_curves(demo, int(T), float(omega), CH4_STEPS, CH4_OMEGA_MAX)
     return plotting.budget_explorer_figure(data, CH4_STEPS, float(omega), int(T), fig=fig)
 
 
