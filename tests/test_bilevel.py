@@ -15,7 +15,7 @@ from jax import lax
 
 from unrolling import bilevel as bl
 from unrolling import forward_mode, implicit_jacobian, one_step_jacobian, reverse_mode
-from unrolling import bounds
+from unrolling import Implicit, OneStep, Truncated, Unrolled, bounds
 from unrolling.data import synthetic_regression
 
 N = 4      # features of the small synthetic task
@@ -74,7 +74,7 @@ def test_ridge_hypergradient_matches_finite_differences_of_value(task):
 def inner_run(task):
     """A cold-start inner solve at u = 0.3 with a loose tolerance (K moderate)."""
     x0, u = jnp.ones(N), jnp.asarray(0.3)
-    d, x, K = bl.hypergradient(task.update, task.outer_loss, x0, u, estimator=bl.Unrolled(),
+    d, x, K = bl.hypergradient(task.update, task.outer_loss, x0, u, estimator=Unrolled(),
                                eps=1e-3, max_inner=CAP)
     return x0, u, d, x, K
 
@@ -98,7 +98,7 @@ def test_unrolled_equals_library_reverse_mode(task, inner_run):
 def test_truncated_equals_stop_gradient_and_truncated_reverse_mode(task, inner_run, steps):
     x0, u, _, x, K = inner_run
     d, _, K2 = bl.hypergradient(task.update, task.outer_loss, x0, u,
-                                estimator=bl.Truncated(steps), eps=1e-3, max_inner=CAP)
+                                estimator=Truncated(steps), eps=1e-3, max_inner=CAP)
     assert K2 == K
     by_grad = jax.jit(jax.grad(_unrolled_value(task, x0, K, stop=K - steps)))(u)
     by_reverse = reverse_mode(task.update, x0, u, K, stop=K - steps, w=_grad_ell(task, x, u))[-1]
@@ -109,17 +109,17 @@ def test_truncated_equals_stop_gradient_and_truncated_reverse_mode(task, inner_r
 def test_truncated_longer_than_solve_equals_unrolled(task, inner_run):
     x0, u, d, _, K = inner_run
     d_long, _, _ = bl.hypergradient(task.update, task.outer_loss, x0, u,
-                                    estimator=bl.Truncated(K + 7), eps=1e-3, max_inner=CAP)
+                                    estimator=Truncated(K + 7), eps=1e-3, max_inner=CAP)
     assert np.isclose(float(d_long), float(d), rtol=1e-12)
 
 
 def test_one_step_equals_library_one_step_jacobian_and_truncated_one(task, inner_run):
     x0, u, _, x, K = inner_run
-    d, _, _ = bl.hypergradient(task.update, task.outer_loss, x0, u, estimator=bl.OneStep(),
+    d, _, _ = bl.hypergradient(task.update, task.outer_loss, x0, u, estimator=OneStep(),
                                eps=1e-3, max_inner=CAP)
     x_prev = lax.fori_loop(0, K - 1, lambda _, x: task.update(x, u), x0)
     ref = one_step_jacobian(task.update, x_prev, u, w=_grad_ell(task, x, u))
-    d1, _, _ = bl.hypergradient(task.update, task.outer_loss, x0, u, estimator=bl.Truncated(1),
+    d1, _, _ = bl.hypergradient(task.update, task.outer_loss, x0, u, estimator=Truncated(1),
                                 eps=1e-3, max_inner=CAP)
     assert np.allclose(d, ref, rtol=1e-10)
     assert np.isclose(float(d), float(d1), rtol=1e-12)
@@ -127,12 +127,12 @@ def test_one_step_equals_library_one_step_jacobian_and_truncated_one(task, inner
 
 def test_implicit_equals_library_implicit_jacobian(task, inner_run):
     x0, u, _, x, _ = inner_run
-    d, _, _ = bl.hypergradient(task.update, task.outer_loss, x0, u, estimator=bl.Implicit(),
+    d, _, _ = bl.hypergradient(task.update, task.outer_loss, x0, u, estimator=Implicit(),
                                eps=1e-3, max_inner=CAP)
     assert np.allclose(d, implicit_jacobian(task.update, x, u, w=_grad_ell(task, x, u)), rtol=1e-10)
 
 
-@pytest.mark.parametrize("estimator", [bl.Unrolled(), bl.Implicit(), bl.Truncated(CAP)])
+@pytest.mark.parametrize("estimator", [Unrolled(), Implicit(), Truncated(CAP)])
 def test_consistent_estimators_converge_to_closed_form(task, estimator):
     u = jnp.asarray(0.3)
     d, _, K = bl.hypergradient(task.update, task.outer_loss, jnp.zeros(N), u,
@@ -149,16 +149,16 @@ def test_pytree_outer_variable_matches_scalar(task):
     def loss(x, u):
         return task.outer_loss(x, u["log_weight"])
     d_tree, _, _ = bl.hypergradient(update, loss, jnp.zeros(N), {"log_weight": 0.3},
-                                    estimator=bl.Unrolled(), eps=1e-6, max_inner=CAP)
+                                    estimator=Unrolled(), eps=1e-6, max_inner=CAP)
     d, _, _ = bl.hypergradient(task.update, task.outer_loss, jnp.zeros(N), 0.3,
-                               estimator=bl.Unrolled(), eps=1e-6, max_inner=CAP)
+                               estimator=Unrolled(), eps=1e-6, max_inner=CAP)
     assert np.isclose(float(d_tree["log_weight"]), float(d), rtol=1e-12)
 
 
 def test_direct_term_of_outer_loss_is_added(task):
     """ell(x, u) + u^2/2 adds u to every estimate."""
     loss = lambda x, u: task.outer_loss(x, u) + 0.5 * u ** 2  # noqa: E731
-    for est in (bl.Unrolled(), bl.OneStep(), bl.Implicit()):
+    for est in (Unrolled(), OneStep(), Implicit()):
         d0, _, _ = bl.hypergradient(task.update, task.outer_loss, jnp.zeros(N), 0.3,
                                     estimator=est, eps=1e-6, max_inner=CAP)
         d1, _, _ = bl.hypergradient(task.update, loss, jnp.zeros(N), 0.3,
@@ -186,7 +186,7 @@ def test_history_records_algorithm_1(task):
     # warm start: step r restarts from x^(K_{r-1}); recomputing it gives the same d and K
     for r in (1, 4):
         d, x, K = bl.hypergradient(task.update, task.outer_loss, jnp.asarray(hist.x[r - 1]),
-                                   hist.u[r, 0], estimator=bl.Unrolled(), eps=1e-6,
+                                   hist.u[r, 0], estimator=Unrolled(), eps=1e-6,
                                    max_inner=CAP)
         assert K == hist.inner_steps[r] and np.isclose(float(d), hist.hypergradient[r, 0])
 
@@ -196,13 +196,13 @@ def test_cold_start_restarts_from_x0(task):
     hist = bl.hypergradient_descent(task.update, task.outer_loss, x0, 0.0, step_size=0.05,
                                     num_outer=3, eps=1e-6, max_inner=CAP, warm_start=False)
     d, _, K = bl.hypergradient(task.update, task.outer_loss, x0, hist.u[2, 0],
-                               estimator=bl.Unrolled(), eps=1e-6, max_inner=CAP)
+                               estimator=Unrolled(), eps=1e-6, max_inner=CAP)
     assert K == hist.inner_steps[2] and np.isclose(float(d), hist.hypergradient[2, 0])
     assert hist.hypergradient_error is None
 
 
-@pytest.mark.parametrize("warm_start, estimator", [(True, bl.Unrolled()), (False, bl.Unrolled()),
-                                                    (True, bl.Implicit())])
+@pytest.mark.parametrize("warm_start, estimator", [(True, Unrolled()), (False, Unrolled()),
+                                                    (True, Implicit())])
 def test_untimed_single_loop_computes_the_same_history(task, warm_start, estimator):
     """timed=False (all outer steps in one compiled scan) gives the step-by-step iterates."""
     kwargs = dict(step_size=lambda r: 0.05 / (1 + r), num_outer=5, eps=1e-6, max_inner=CAP,
@@ -241,7 +241,7 @@ def test_warm_start_reduces_inner_iterations(task):
 def test_descent_reaches_the_closed_form_minimizer(task):
     hist = bl.hypergradient_descent(task.update, task.outer_loss, jnp.zeros(N), 0.0,
                                     step_size=0.05, num_outer=150, eps=1e-10, max_inner=CAP,
-                                    estimator=bl.Implicit())
+                                    estimator=Implicit())
     assert abs(float(task.hypergradient(hist.u[-1, 0]))) < 1e-4
 
 
@@ -270,7 +270,7 @@ def test_plain_function_update_works():
     update = lambda x, u: 0.5 * x + u  # noqa: E731  x* = 2u
     loss = lambda x, u: 0.5 * (x - 1.0) ** 2  # noqa: E731  h(u) = (2u - 1)^2 / 2
     hist = bl.hypergradient_descent(update, loss, 0.0, 0.0, step_size=0.2, num_outer=40,
-                                    eps=1e-12, max_inner=200, estimator=bl.Implicit(),
+                                    eps=1e-12, max_inner=200, estimator=Implicit(),
                                     reference=lambda u: 2 * (2 * u - 1))
     assert np.isclose(hist.u[-1, 0], 0.5, atol=1e-8)
     assert np.all(hist.hypergradient_error < 1e-9)
@@ -299,12 +299,12 @@ def test_invalid_inputs_raise_clear_errors(task, kwargs, error, words):
 
 def test_invalid_estimator_arguments_and_shapes(task):
     with pytest.raises(ValueError, match="Truncated.steps"):
-        bl.Truncated(0)
+        Truncated(0)
     with pytest.raises(TypeError, match="Truncated.steps"):
-        bl.Truncated(2.0)
+        Truncated(2.0)
     with pytest.raises(ValueError, match="x0"):
         bl.hypergradient(lambda x, u: task.update(x, u)[:-1], task.outer_loss, jnp.zeros(N),
-                         0.0, estimator=bl.Unrolled(), eps=1e-6, max_inner=10)
+                         0.0, estimator=Unrolled(), eps=1e-6, max_inner=10)
     with pytest.raises(ValueError, match="A_val"):
         bl.ridge_task(jnp.ones((5, 3)), jnp.ones(5), jnp.ones((4, 2)), jnp.ones(4))
 
@@ -393,7 +393,7 @@ def test_one_step_descent_obeys_cor4_and_cor5(rho, seed, k):
     L_h = bounds.one_step_smoothness(**c)
     hist = bl.hypergradient_descent(task.update, task.outer_loss, x0, u0, step_size=1.0 / L_h,
                                     num_outer=R, eps=1e-300, max_inner=k,
-                                    estimator=bl.OneStep(), warm_start=False,
+                                    estimator=OneStep(), warm_start=False,
                                     reference=task.hypergradient)
     assert np.all(hist.inner_steps == k)
     M = max(float(jnp.linalg.norm(task.update(x0, u) - x0)) for u in hist.u[:-1])

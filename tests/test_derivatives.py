@@ -497,3 +497,72 @@ def test_zero_steps_and_full_truncation():
     for name in ("forward0", "reverse0", "forwardK"):
         close(r[name], np.zeros((1, N, p)))
     close(r["reverseK"], r["init"][None])
+
+
+# --- the estimator values: one vocabulary, each with its JVP and VJP ------------------------
+
+from unrolling import Implicit, OneStep, Truncated, Unrolled  # noqa: E402
+
+LS_SETUP = (lambda: (gradient_descent(problems.least_squares().f, 1.0 / LS_L), jnp.zeros(N),
+                     (jnp.asarray(A_DATA), jnp.asarray(B_DATA))))
+
+
+def _loop_jvp_vjp(update, x0, u, num_steps, v, w):
+    """Independent reference: jax.jvp / jax.vjp through a Python loop of the last steps."""
+    def x_K(u_):
+        x = x0
+        for _ in range(num_steps):
+            x = update(x, u_)
+        return x
+    return jax.jvp(x_K, (u,), (v,))[1], jax.vjp(x_K, u)[1](w)[0]
+
+
+def test_estimator_names_are_the_book_vocabulary():
+    assert [e.name for e in (Unrolled(), Truncated(3), OneStep(), Implicit())] == \
+        ["unrolled", "truncated", "one-step", "implicit"]
+
+
+def test_unrolled_jvp_and_vjp_equal_autodiff_through_the_loop():
+    update, x0, u = LS_SETUP()
+    v, w = (jnp.asarray(V_DIR[0]), jnp.asarray(V_DIR[1])), jnp.asarray(W_DIR)
+    jvp_ref, vjp_ref = _loop_jvp_vjp(update, x0, u, K, v, w)
+    close(Unrolled().jvp(update, x0, u, K, v), jvp_ref)
+    close(ravel_pytree(Unrolled().vjp(update, x0, u, K, w))[0], ravel_pytree(vjp_ref)[0])
+
+
+@pytest.mark.parametrize("steps", [1, 3, K, K + 5])
+def test_truncated_equals_differentiating_the_last_steps_only(steps):
+    """Reference: autodiff through the last min(steps, K) steps, started at x^(K - steps)."""
+    update, x0, u = LS_SETUP()
+    v, w = (jnp.asarray(V_DIR[0]), jnp.asarray(V_DIR[1])), jnp.asarray(W_DIR)
+    k = min(steps, K)
+    x_start = iterate(update, x0, u, K - k)[-1]
+    jvp_ref, vjp_ref = _loop_jvp_vjp(update, x_start, u, k, v, w)
+    close(Truncated(steps).jvp(update, x0, u, K, v), jvp_ref)
+    close(ravel_pytree(Truncated(steps).vjp(update, x0, u, K, w))[0], ravel_pytree(vjp_ref)[0])
+    assert Truncated(steps).stored_iterates(K) == k
+
+
+def test_one_step_is_truncated_one_and_the_one_step_jacobian():
+    update, x0, u = LS_SETUP()
+    v, w = (jnp.asarray(V_DIR[0]), jnp.asarray(V_DIR[1])), jnp.asarray(W_DIR)
+    close(OneStep().jvp(update, x0, u, K, v), Truncated(1).jvp(update, x0, u, K, v))
+    close(ravel_pytree(OneStep().vjp(update, x0, u, K, w))[0],
+          ravel_pytree(Truncated(1).vjp(update, x0, u, K, w))[0])
+    with pytest.raises(ValueError, match="OneStep needs num_steps >= 1"):
+        OneStep().jvp(update, x0, u, 0, v)
+
+
+def test_implicit_converges_to_the_closed_form_jacobian():
+    problem, update, u = ridge_setup()
+    J = np.asarray(problem.jacobian(u))[:, 0]
+    close(Implicit().jvp(update, jnp.zeros(N), u, 3000, 1.0), J, rtol=1e-9, atol=1e-12)
+    close(Implicit().vjp(update, jnp.zeros(N), u, 3000, jnp.asarray(W_DIR)),
+          jnp.asarray(W_DIR) @ J, rtol=1e-9, atol=1e-12)
+
+
+def test_truncated_steps_must_be_a_positive_int():
+    with pytest.raises(ValueError, match="Truncated.steps must be an int >= 1"):
+        Truncated(0)
+    with pytest.raises(TypeError, match="Truncated.steps"):
+        Truncated(2.0)

@@ -164,7 +164,7 @@ def test_estimator_errors_match_the_library_estimators(ridge):
     fwd = forward_mode(update, x0, theta, K)
     norm = lambda J: float(jnp.linalg.norm(J - J_star))  # noqa: E731
     for k in range(K + 1):
-        np.testing.assert_allclose(errs.autodiff[k], norm(fwd[k]), rtol=1e-10)
+        np.testing.assert_allclose(errs.unrolled[k], norm(fwd[k]), rtol=1e-10)
         np.testing.assert_allclose(errs.implicit[k], norm(implicit_jacobian(update, xs[k], theta)),
                                    rtol=1e-9)
         if k:
@@ -221,10 +221,10 @@ def test_hypergradient_functions_agree_with_their_definitions(logistic):
     x = jax.jit(fns["solve"])(theta)
     np.testing.assert_allclose(x, problem.x_star(theta), rtol=1e-10, atol=1e-12)
     exact = problem.jacobian(theta).T @ problem.x_star(theta)      # ∇θ ½‖x̄(θ)‖²
-    for name in ("autodiff", "implicit", "one_step"):
+    for name in ("unrolled", "implicit", "one-step"):
         np.testing.assert_allclose(jax.jit(fns[name])(theta), exact, rtol=1e-7, atol=1e-10)
     unrolled = jax.grad(lambda th: 0.5 * jnp.sum(iterate(newton, jnp.zeros(4), th, 10)[-1] ** 2))
-    np.testing.assert_allclose(jax.jit(fns["autodiff"])(theta), jax.jit(unrolled)(theta),
+    np.testing.assert_allclose(jax.jit(fns["unrolled"])(theta), jax.jit(unrolled)(theta),
                                rtol=1e-10, atol=1e-13)
 
 
@@ -232,5 +232,5 @@ def test_time_hypergradients_returns_a_time_per_case(logistic):
     _, _, theta, problem = logistic
     case = (problem.f, methods.newton(problem.f), jnp.zeros(4), theta)
     seconds = profiling.time_hypergradients([case, case], num_steps=3, repeats=1, workers=1)
-    assert set(seconds) == {"solve", "autodiff", "implicit", "one_step"}
+    assert set(seconds) == {"solve", "unrolled", "implicit", "one-step"}
     assert all(len(v) == 2 and min(v) > 0 for v in seconds.values())

@@ -259,7 +259,7 @@ def test_least_squares_instance_sizes(key):
 # Taken as float arrays, as NumPy does: the same answer as the float call.
 
 from unrolling import bilevel  # noqa: E402
-from unrolling import data  # noqa: E402
+from unrolling import Implicit, Unrolled, data  # noqa: E402
 
 U_FLOAT = 1.0
 AWKWARD_U = {"python int": 1, "numpy int": np.int64(1), "int array": np.array(1),
@@ -363,7 +363,7 @@ def test_non_numeric_u():
 
 def test_bilevel_takes_integers_and_lists():
     task = bilevel.ridge_task(A_DATA, B_DATA, A_DATA, B_DATA)
-    kw = dict(estimator=bilevel.Unrolled(), eps=1e-8, max_inner=200)
+    kw = dict(estimator=Unrolled(), eps=1e-8, max_inner=200)
     d_int, x_int, K_int = bilevel.hypergradient(task.update, task.outer_loss, [0, 0, 0], 1, **kw)
     d, x, K = bilevel.hypergradient(task.update, task.outer_loss, jnp.zeros(N), 1.0, **kw)
     assert K_int == K
@@ -409,7 +409,7 @@ def test_implicit_jacobian_of_an_expansion_is_still_defined():
 def test_bilevel_implicit_hypergradient_of_a_non_contraction_raises():
     def outer_loss(x, u):
         return jnp.sum(x ** 2)
-    kw = dict(estimator=bilevel.Implicit(), eps=1e-8, max_inner=5)
+    kw = dict(estimator=Implicit(), eps=1e-8, max_inner=5)
     with pytest.raises(ValueError, match="Implicit\\(\\): the map is not a contraction"):
         bilevel.hypergradient(_drift, outer_loss, jnp.zeros(N), 1.0, **kw)
     with pytest.raises(ValueError, match="outer step r = 0"):
@@ -445,4 +445,4 @@ def test_bilevel_ring_buffer_larger_than_memory_is_refused():
     task = bilevel.ridge_task(A_DATA, B_DATA, A_DATA, B_DATA)
     with pytest.raises(MemoryError, match=rf"max_inner = {HUGE}: the {HUGE} stored inner"):
         bilevel.hypergradient(task.update, task.outer_loss, X0, 1.0,
-                              estimator=bilevel.Unrolled(), eps=1e-8, max_inner=HUGE)
+                              estimator=Unrolled(), eps=1e-8, max_inner=HUGE)

@@ -146,3 +146,39 @@ def _human(nbytes):
         if nbytes < 1024 or unit == "PiB":
             return f"{nbytes:.3g} {unit}" if unit != "B" else f"{nbytes} B"
         nbytes /= 1024
+
+
+def inputs(x0, u, v=None, w=None):
+    """x0 (unless callable), u and the directions as pytrees of float arrays.
+
+    Array-likes are taken as NumPy does: ``1`` or ``[0, 0]`` become float arrays, so that
+    an integer or list input gives the answer of the float call (:func:`floats`).
+    """
+    def maybe(value, name):
+        return None if value is None else floats(value, name)
+    x0 = x0 if callable(x0) else floats(x0, "x0")
+    return x0, floats(u, "u"), maybe(v, "v"), maybe(w, "w")
+
+
+def float_fn(x0):
+    """A callable x0 whose output is taken as float arrays (inside the compiled core, so
+    that the callable itself stays the static, hashable argument)."""
+    return lambda u: floats(x0(u), "x0")
+
+
+def sizes(x0, u):
+    """(n, p, dtype): the sizes of the flattened x and u, and x's dtype."""
+    x = jax.eval_shape(float_fn(x0), u) if callable(x0) else x0
+    leaves_x, leaves_u = jax.tree.leaves(x), jax.tree.leaves(u)
+    n = sum(math.prod(np.shape(a)) for a in leaves_x)
+    p = sum(math.prod(np.shape(a)) for a in leaves_u)
+    dtype = jax.numpy.result_type(*leaves_x) if leaves_x else jax.numpy.result_type(float)
+    return n, p, dtype
+
+
+def path_memory(x0, u, shapes, dtype, name, value, what, hint):
+    """Refuse a stored path larger than the machine's memory (skipped under tracing,
+    where XLA may keep only the last entry)."""
+    leaves = jax.tree.leaves((x0 if not callable(x0) else None, u))
+    if not any(isinstance(a, jax.core.Tracer) for a in leaves):
+        memory(shapes, dtype, name, value, what, hint)

@@ -30,7 +30,6 @@ ring buffer, so truncated and one-step estimators store only what they use.
 Problems are passed as :class:`jax.tree_util.Partial` objects so that the compiled
 outer step is reused across calls with new data of the same shapes.
 """
-import dataclasses
 import math
 import time
 from functools import partial
@@ -44,74 +43,17 @@ from jax.flatten_util import ravel_pytree
 from jax.tree_util import Partial
 
 from . import _validate, problems
-from .derivatives import forward_mode, implicit_jacobian, iterate
+from .derivatives import (Implicit, OneStep, Truncated, Unrolled, forward_mode,
+                          implicit_jacobian, iterate)
 from .methods import gradient_descent
 
-__all__ = ["Unrolled", "Truncated", "OneStep", "Implicit", "History", "BilevelTask",
+__all__ = ["History", "BilevelTask",
            "hypergradient", "hypergradient_descent", "hypergradient_path",
            "evaluate_along", "outer_minimizer", "ridge_task", "linear_task"]
 
 
-# --------------------------------------------------------------------------- estimators
-@dataclasses.dataclass(frozen=True)
-class Unrolled:
-    r"""Reverse mode through all :math:`K_r` inner steps (Algorithm 1; Franceschi et al. 2017).
-
-    :math:`d = \nabla_u\ell + \sum_{k=0}^{K-1} \bar x^{(k+1)} C_k` with
-    :math:`\bar x^{(K)} = \nabla_x \ell(x^{(K)}, u)`, :math:`\bar x^{(k)} = \bar x^{(k+1)} B_k`.
-    Stores up to ``max_inner`` iterates.
-    """
-
-    def window(self, max_inner):
-        return max_inner
-
-
-@dataclasses.dataclass(frozen=True)
-class Truncated:
-    r"""Reverse mode through the last ``steps`` inner steps only (Shaban et al. 2019).
-
-    The sum above restricted to :math:`k \ge K - \text{steps}`; equal to
-    :class:`Unrolled` when :math:`K_r \le` ``steps``. Stores ``steps`` iterates.
-    """
-    steps: int
-
-    def __post_init__(self):
-        if _validate.num_steps(self.steps, "Truncated.steps") < 1:
-            raise ValueError(f"Truncated.steps must be an int >= 1, got {self.steps}")
-
-    def window(self, max_inner):
-        return min(self.steps, max_inner)
-
-
-@dataclasses.dataclass(frozen=True)
-class OneStep:
-    r"""The last step only: :math:`d = \nabla_u\ell + C_{K-1}^\top \nabla_x\ell(x^{(K)}, u)`.
-
-    Bolte et al. eq. (10): backpropagation with ``stop_gradient`` on all but the
-    last inner step; the same as ``Truncated(1)``.
-    """
-
-    def window(self, max_inner):
-        return 1
-
-
-@dataclasses.dataclass(frozen=True)
-class Implicit:
-    r"""Implicit differentiation at :math:`x^{(K)}` (Pedregosa 2016; Mehmood et al. eq. 6).
-
-    :math:`d = \nabla_u\ell + C^\top (I - B)^{-\top} \nabla_x \ell` with B, C taken
-    at :math:`(x^{(K)}, u)`; see :func:`unrolling.implicit_jacobian`.
-    """
-
-    def window(self, max_inner):
-        return 1
-
-
-_ESTIMATORS = (Unrolled, Truncated, OneStep, Implicit)
-
-
 def _check_estimator(estimator):
-    if not isinstance(estimator, _ESTIMATORS):
+    if not isinstance(estimator, (Unrolled, Truncated, OneStep, Implicit)):
         raise TypeError("estimator must be one of Unrolled(), Truncated(k), OneStep(), "
                         f"Implicit(), got {estimator!r}")
     return estimator
@@ -164,7 +106,7 @@ def _reverse_sweep(update, buf, K, u, x_bar, window):
 
 def _estimate(update, outer_loss, x_init, u, eps, estimator, max_inner):
     """One inner solve and one hypergradient estimate (the body of Algorithm 1)."""
-    window = estimator.window(max_inner)
+    window = estimator.stored_iterates(max_inner)
     x, K, converged, buf = _solve(update, x_init, u, eps, max_inner, window)
     loss, (grad_x, grad_u) = jax.value_and_grad(outer_loss, argnums=(0, 1))(x, u)
     if isinstance(estimator, Implicit):
@@ -213,7 +155,7 @@ def _check_inner(update, x0, u, eps, max_inner, estimator):
         raise ValueError(f"max_inner must be an int >= 1, got {max_inner}")
     _validate.same_shape(jax.eval_shape(update, x0, u), x0, "update(x0, u)", "x0")
     leaves = jax.tree.leaves(x0)
-    window = _check_estimator(estimator).window(int(max_inner))
+    window = _check_estimator(estimator).stored_iterates(int(max_inner))
     _validate.memory([(window, sum(np.size(a) for a in leaves))], leaves[0].dtype,
                      "max_inner", max_inner, f"the {window} stored inner iterates",
                      "lower max_inner, or use Truncated(k), OneStep() or Implicit()")

@@ -26,7 +26,8 @@ eager call with an update map used before reuses the compiled loop; the
 functions also work inside ``jax.jit``, ``jax.vmap`` and ``jax.grad``. num_steps,
 start and stop are Python ints (static).
 """
-import math
+import dataclasses
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -36,19 +37,8 @@ from jax.flatten_util import ravel_pytree
 from . import _jax, _validate
 
 __all__ = ["iterate", "forward_mode", "reverse_mode", "implicit_jacobian",
-           "one_step_jacobian", "truncated_solution", "implicit_from_gradient"]
-
-
-def _inputs(x0, u, v=None, w=None):
-    """x0 (unless callable), u and the directions as pytrees of float arrays.
-
-    Array-likes are taken as NumPy does: ``1`` or ``[0, 0]`` become float arrays, so that
-    an integer or list input gives the answer of the float call (``_validate.floats``).
-    """
-    def floats(value, name):
-        return None if value is None else _validate.floats(value, name)
-    x0 = x0 if callable(x0) else floats(x0, "x0")
-    return x0, floats(u, "u"), floats(v, "v"), floats(w, "w")
+           "one_step_jacobian", "truncated_solution", "implicit_from_gradient", "Unrolled", "Truncated", "OneStep",
+           "Implicit"]
 
 
 def _setup(update, x0, u):
@@ -80,30 +70,6 @@ def _split(x0):
     return (x0, None) if callable(x0) else (None, x0)
 
 
-def _float_fn(x0):
-    """A callable x0 whose output is taken as float arrays (inside the compiled core, so
-    that the callable itself stays the static, hashable argument)."""
-    return lambda u: _validate.floats(x0(u), "x0")
-
-
-def _sizes(x0, u):
-    """(n, p, dtype): the sizes of the flattened x and u, and x's dtype."""
-    x = jax.eval_shape(_float_fn(x0), u) if callable(x0) else x0
-    leaves_x, leaves_u = jax.tree.leaves(x), jax.tree.leaves(u)
-    n = sum(math.prod(jnp.shape(a)) for a in leaves_x)
-    p = sum(math.prod(jnp.shape(a)) for a in leaves_u)
-    dtype = jnp.result_type(*leaves_x) if leaves_x else jnp.result_type(float)
-    return n, p, dtype
-
-
-def _check_memory(x0, u, shapes, dtype, name, value, what, hint):
-    """Refuse a stored path larger than the machine's memory (skipped under tracing,
-    where XLA may keep only the last entry)."""
-    leaves = jax.tree.leaves((x0 if not callable(x0) else None, u))
-    if not any(isinstance(a, jax.core.Tracer) for a in leaves):
-        _validate.memory(shapes, dtype, name, value, what, hint)
-
-
 def iterate(update, x0, u, num_steps):
     r"""Iterates :math:`x^{(0)}, \dots, x^{(K)}` of :math:`x^{(k+1)} = \mathcal A(x^{(k)}, u)`.
 
@@ -118,9 +84,9 @@ def iterate(update, x0, u, num_steps):
       Under ``jax.jit``, ``iterate(...)[-1]`` stores no path. Chapter 1.
     """
     K = _validate.num_steps(num_steps)
-    x0, u, _, _ = _inputs(x0, u)
-    n, _, dtype = _sizes(x0, u)
-    _check_memory(x0, u, [(K + 1, n)], dtype, "num_steps", K, "the path of iterates",
+    x0, u, _, _ = _validate.inputs(x0, u)
+    n, _, dtype = _validate.sizes(x0, u)
+    _validate.path_memory(x0, u, [(K + 1, n)], dtype, "num_steps", K, "the path of iterates",
                   "lower num_steps, or keep only iterate(...)[-1] under jax.jit")
     return _iterate(update, *_split(x0), u, K)
 
@@ -172,11 +138,11 @@ def forward_mode(update, x0, u, num_steps, start=0, v=None):
     """
     K = _validate.num_steps(num_steps)
     T = _validate.index(start, K, "start")
-    x0, u, v, _ = _inputs(x0, u, v=v)
+    x0, u, v, _ = _validate.inputs(x0, u, v=v)
     if v is not None:
         _validate.same_shape(v, u, "v", "u")
-    n, p, dtype = _sizes(x0, u)
-    _check_memory(x0, u, [(K - T + 1, n) if v is not None else (K - T + 1, n, p)], dtype,
+    n, p, dtype = _validate.sizes(x0, u)
+    _validate.path_memory(x0, u, [(K - T + 1, n) if v is not None else (K - T + 1, n, p)], dtype,
                   "num_steps", K, f"the {K - T + 1} forward-mode entries",
                   "lower num_steps (or raise start), or pass a tangent v")
     return _forward_mode(update, *_split(x0), u, v, K, T)
@@ -184,7 +150,7 @@ def forward_mode(update, x0, u, num_steps, start=0, v=None):
 
 @_jax.compiled(0, 1, 5, 6)
 def _forward_mode(update, x0_fn, x0_value, u, v, K, T):
-    x0 = _float_fn(x0_fn) if x0_fn else x0_value
+    x0 = _validate.float_fn(x0_fn) if x0_fn else x0_value
     x_init, u = _setup(update, x0, u)
 
     def jvp_step(x, x_dot, u_dot):  # (A(x, u), B x_dot + C u_dot)
@@ -238,12 +204,12 @@ def reverse_mode(update, x0, u, num_steps, stop=0, w=None):
     """
     K = _validate.num_steps(num_steps)
     T = _validate.index(stop, K, "stop")
-    x0, u, _, w = _inputs(x0, u, w=w)
+    x0, u, _, w = _validate.inputs(x0, u, w=w)
     if w is not None:
-        _validate.same_shape(w, _float_fn(x0)(u) if callable(x0) else x0, "w", "x")
-    n, p, dtype = _sizes(x0, u)
+        _validate.same_shape(w, _validate.float_fn(x0)(u) if callable(x0) else x0, "w", "x")
+    n, p, dtype = _validate.sizes(x0, u)
     entries = (K - T + 1, p) if w is not None else (K - T + 1, n, p)
-    _check_memory(x0, u, [(K - T, n), entries], dtype, "num_steps", K,
+    _validate.path_memory(x0, u, [(K - T, n), entries], dtype, "num_steps", K,
                   f"the {K - T} stored iterates and {K - T + 1} reverse-mode entries",
                   "lower num_steps (or raise stop), or pass a cotangent w")
     return _reverse_mode(update, *_split(x0), u, w, K, T)
@@ -251,7 +217,7 @@ def reverse_mode(update, x0, u, num_steps, stop=0, w=None):
 
 @_jax.compiled(0, 1, 5, 6)
 def _reverse_mode(update, x0_fn, x0_value, u, w, K, T):
-    x0 = _float_fn(x0_fn) if x0_fn else x0_value
+    x0 = _validate.float_fn(x0_fn) if x0_fn else x0_value
     x_init, u = _setup(update, x0, u)
     if w is None:  # one cotangent per coordinate of x, batched along a leading axis
         X_bar = _jax.basis(x_init)
@@ -307,7 +273,7 @@ def implicit_jacobian(update, x, u, v=None, w=None):
       at x and the formula has no answer. Under ``jax.jit`` / ``jax.vmap`` nothing can
       be raised; the result is NaN instead.
     """
-    x, u, v, w = _inputs(x, u, v, w)
+    x, u, v, w = _validate.inputs(x, u, v, w)
     _check_direction(x, u, v, w)
     result, ratio = _implicit_jacobian(update, x, u, v, w)
     if not isinstance(ratio, jax.core.Tracer) and not ratio > _singular_floor(x):
@@ -369,7 +335,7 @@ def one_step_jacobian(update, x, u, v=None, w=None):
     there (Newton's method). With ``v`` returns :math:`C v`; with ``w`` returns
     :math:`w^\top C`. Chapters 2 and 4.
     """
-    x, u, v, w = _inputs(x, u, v, w)
+    x, u, v, w = _validate.inputs(x, u, v, w)
     _check_direction(x, u, v, w)
     return _one_step_jacobian(update, x, u, v, w)
 
@@ -434,3 +400,95 @@ def implicit_from_gradient(f, x, u, w=None):
         return -jax.vjp(grad_x, u)[1](y)[0]
     mixed = jax.jacfwd(grad_x)(u).reshape(x.size, -1)
     return -jnp.linalg.solve(hess, mixed)
+
+
+# --------------------------------------------------------------------------- the estimators
+# One vocabulary for the whole library (bilevel, profiling, error curves, plot colours):
+# each value names an estimator of Dx^(K) (or of Dx*) and carries its behaviour, in the
+# manner of optimistix's ``adjoint=`` values. ``name`` is the label the book uses.
+
+def _final(update, x0, u, num_steps):
+    """x^(num_steps) as a pytree, storing no path."""
+    x0, u, _, _ = _validate.inputs(x0, u)
+    return _jax.run(update, _validate.float_fn(x0)(u) if callable(x0) else x0, u, num_steps)
+
+
+@dataclasses.dataclass(frozen=True)
+class Unrolled:
+    r"""Differentiate through all K steps: :math:`Dx^{(K)}(u)` by forward mode (eq. 9) or
+    reverse mode (eq. 12). Reverse mode stores the K iterates (Franceschi et al. 2017)."""
+    name: ClassVar[str] = "unrolled"
+
+    def stored_iterates(self, num_steps):
+        """Iterates the reverse sweep keeps in memory."""
+        return num_steps
+
+    def jvp(self, update, x0, u, num_steps, v):
+        r""":math:`Dx^{(K)}(u)\,v` (forward mode)."""
+        return forward_mode(update, x0, u, num_steps, v=v)[-1]
+
+    def vjp(self, update, x0, u, num_steps, w):
+        r""":math:`w^\top Dx^{(K)}(u)` (reverse mode)."""
+        return reverse_mode(update, x0, u, num_steps, w=w)[-1]
+
+
+@dataclasses.dataclass(frozen=True)
+class Truncated:
+    r"""Differentiate through the last ``steps`` of the K steps only: late-started forward
+    mode with :math:`T' = K -` ``steps`` (Mehmood et al. eq. 20), equal to reverse mode
+    stopped at T' (Shaban et al. 2019). The whole derivative when K <= ``steps``."""
+    steps: int
+    name: ClassVar[str] = "truncated"
+
+    def __post_init__(self):
+        if _validate.num_steps(self.steps, "Truncated.steps") < 1:
+            raise ValueError(f"Truncated.steps must be an int >= 1, got {self.steps}")
+
+    def stored_iterates(self, num_steps):
+        return min(self.steps, num_steps)
+
+    def jvp(self, update, x0, u, num_steps, v):
+        K = _validate.num_steps(num_steps)
+        return forward_mode(update, x0, u, K, start=K - min(self.steps, K), v=v)[-1]
+
+    def vjp(self, update, x0, u, num_steps, w):
+        K = _validate.num_steps(num_steps)
+        return reverse_mode(update, x0, u, K, stop=K - min(self.steps, K), w=w)[-1]
+
+
+@dataclasses.dataclass(frozen=True)
+class OneStep:
+    r"""The last step only: :math:`\partial_u \mathcal A(x^{(K-1)}, u)` (Bolte et al. eq. 4),
+    earlier steps treated as constants; the same as ``Truncated(1)`` for a constant x0."""
+    name: ClassVar[str] = "one-step"
+
+    def stored_iterates(self, num_steps):
+        return min(1, num_steps)
+
+    def _last_but_one(self, update, x0, u, num_steps):
+        K = _validate.num_steps(num_steps)
+        if K < 1:
+            raise ValueError("OneStep needs num_steps >= 1 (it differentiates step K)")
+        return _final(update, x0, u, K - 1)
+
+    def jvp(self, update, x0, u, num_steps, v):
+        return one_step_jacobian(update, self._last_but_one(update, x0, u, num_steps), u, v=v)
+
+    def vjp(self, update, x0, u, num_steps, w):
+        return one_step_jacobian(update, self._last_but_one(update, x0, u, num_steps), u, w=w)
+
+
+@dataclasses.dataclass(frozen=True)
+class Implicit:
+    r"""The implicit function theorem at the last iterate: :math:`(I - B)^{-1} C` with B, C
+    at :math:`(x^{(K)}, u)` (Mehmood et al. eq. 6; Pedregosa 2016)."""
+    name: ClassVar[str] = "implicit"
+
+    def stored_iterates(self, num_steps):
+        return min(1, num_steps)
+
+    def jvp(self, update, x0, u, num_steps, v):
+        return implicit_jacobian(update, _final(update, x0, u, num_steps), u, v=v)
+
+    def vjp(self, update, x0, u, num_steps, w):
+        return implicit_jacobian(update, _final(update, x0, u, num_steps), u, w=w)

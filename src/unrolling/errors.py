@@ -65,7 +65,7 @@ def format_error(value, floor=1e-12):
 class EstimatorErrors(NamedTuple):
     """Per-iteration errors (Frobenius norm) against the true Jacobian, k = 0..K.
 
-    ``iterate`` :math:`\\|x_k - \\bar x\\|`; ``autodiff`` the unrolled Jacobian
+    ``iterate`` :math:`\\|x_k - \\bar x\\|`; ``unrolled`` the unrolled Jacobian
     :math:`J_\\theta x_k`; ``implicit`` the implicit estimator at :math:`x_k`;
     ``one_step`` :math:`\\partial_\\theta F(x_{k-1}, \\theta)` (NaN at k = 0);
     ``truncated`` the block-truncated estimator (derivative restarted every ``block``
@@ -73,7 +73,7 @@ class EstimatorErrors(NamedTuple):
     elsewhere and when no block is given).
     """
     iterate: np.ndarray
-    autodiff: np.ndarray
+    unrolled: np.ndarray
     implicit: np.ndarray
     one_step: np.ndarray
     truncated: np.ndarray

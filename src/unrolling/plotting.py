@@ -900,7 +900,7 @@ def one_step_bound_figure(rhos, measured, bound, powers, power_measured, power_b
     return fig
 
 
-_ESTIMATOR_STYLE = {"autodiff": ("autodiff", COLORS["forward"]),
+_ESTIMATOR_STYLE = {"unrolled": ("unrolled", COLORS["forward"]),
                     "implicit": ("implicit", COLORS["implicit"]),
                     "one_step": ("one-step", COLORS["one_step"]),
                     "truncated": ("K-step", COLORS["truncated"])}
@@ -956,8 +956,8 @@ def timing_figure(sizes, seconds):
       seconds: dict name -> times at ``sizes`` (names of
         :func:`unrolling.profiling.hypergradient_functions`).
     """
-    colors = {"solve": COLORS["reference"], "autodiff": COLORS["forward"],
-              "implicit": COLORS["implicit"], "one_step": COLORS["one_step"]}
+    colors = {"solve": COLORS["reference"], "unrolled": COLORS["forward"],
+              "implicit": COLORS["implicit"], "one-step": COLORS["one_step"]}
     fig, ax = new_figure()
     for name, values in seconds.items():
         ax.loglog(np.asarray(sizes), np.asarray(values), "o-", markersize=4,

@@ -32,7 +32,7 @@ from jax import lax
 
 from . import _jax, _validate
 from ._jax import FAST_COMPILE
-from .derivatives import (implicit_from_gradient, implicit_jacobian, one_step_jacobian,
+from .derivatives import (Implicit, OneStep, Unrolled, implicit_from_gradient, implicit_jacobian, one_step_jacobian,
                           truncated_solution)
 
 __all__ = ["ESTIMATORS", "Profile", "estimators", "median_time", "peak_memory",
@@ -40,7 +40,7 @@ __all__ = ["ESTIMATORS", "Profile", "estimators", "median_time", "peak_memory",
            "forward_memory_bytes", "hypergradient_functions", "time_hypergradients"]
 
 #: Names of the five computations, in the order of Bolte et al.'s Table 2.
-ESTIMATORS = ("solve", "forward", "reverse", "implicit", "one-step")
+ESTIMATORS = ("solve", "forward", "reverse", Implicit.name, OneStep.name)
 
 
 def _final_iterate(update, x0, u, num_steps):
@@ -89,8 +89,8 @@ def estimators(update, x0, u, num_steps, v=None, w=None):
     return {"solve": solve,
             "forward": lambda u: jax.jvp(solve, (u,), (v,))[1],
             "reverse": lambda u: jax.vjp(solve, u)[1](w)[0],
-            "implicit": lambda u: implicit_jacobian(update, solve(u), u, w=w),
-            "one-step": one_step}
+            Implicit.name: lambda u: implicit_jacobian(update, solve(u), u, w=w),
+            OneStep.name: one_step}
 
 
 def median_time(fn, *args, repeats=5, min_time=0.02):
@@ -192,10 +192,10 @@ def hypergradient_functions(f, update, x0, num_steps, outer=None):
     With :math:`g(x) = \tfrac12\|x\|^2` (or ``outer``):
 
     * ``"solve"``: :math:`x_K(\theta)` only;
-    * ``"autodiff"``: :math:`\nabla_\theta\, g(x_K(\theta))` by reverse mode through all K steps;
+    * ``"unrolled"``: :math:`\nabla_\theta\, g(x_K(\theta))` by reverse mode through all K steps;
     * ``"implicit"``: solve, then :math:`-(\partial_\theta\nabla_x f)^\top [\nabla^2_{xx}f]^{-1}\nabla g(x_K)`
       (:func:`implicit_from_gradient` with a cotangent);
-    * ``"one_step"``: reverse mode through :func:`truncated_solution` (last = 1).
+    * ``"one-step"``: reverse mode through :func:`truncated_solution` (last = 1).
 
     Returns:
       dict name -> function of θ (jit them). Chapter 4.
@@ -209,9 +209,9 @@ def hypergradient_functions(f, update, x0, num_steps, outer=None):
         return implicit_from_gradient(f, x, theta, w=jax.grad(outer)(x))
 
     return {"solve": solve,
-            "autodiff": jax.grad(lambda th: outer(solve(th))),
-            "implicit": implicit,
-            "one_step": jax.grad(lambda th: outer(one_step(th)))}
+            Unrolled.name: jax.grad(lambda th: outer(solve(th))),
+            Implicit.name: implicit,
+            OneStep.name: jax.grad(lambda th: outer(one_step(th)))}
 
 
 def time_hypergradients(cases, num_steps, repeats=5, workers=2):
