@@ -23,8 +23,6 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
-from . import plotting
-
 #: name -> (draw, defaults, variations): every chapter explorer registers its draw
 #: function here, with its default values and a few other settings, so the widget
 #: benchmark (benchmarks/widgets.py) and the tests can drive a :class:`LiveFigure`.
@@ -220,7 +218,7 @@ def _exponent_label(value, _pos=None):
 
 def _explorer_axes(xlabel, ylabel):
     """A new explorer figure: one empty log-y axes in a fixed layout."""
-    fig = plt.figure(figsize=plotting._STYLE["figure.figsize"])
+    fig = plt.figure(figsize=mpl.rcParams["figure.figsize"])   # the course style's size
     ax = fig.add_axes(_EXPLORER_RECT)
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(mpl.ticker.FuncFormatter(_exponent_label))
@@ -287,4 +285,56 @@ def curves_figure(lines, title, fig=None, xlabel="iteration $k$", ylabel="error"
             ax.set_xlim(*xlim)
     _set_curves(fig.axes[0], [(label, x, y) for label, x, y, _ in lines], title, ylim,
                 **legend_kw)
+    return fig
+
+
+# --- Chapter 5: Algorithm 1 per outer step, three panels in a fixed layout ---------------
+
+def history_figure(runs, values, styles, title=None, fig=None, ylims=None):
+    """:func:`unrolling.plotting.bilevel_history_figure`, each run drawn with its entry of
+    ``styles`` (keyword arguments of ``Line2D.set``)."""
+    if fig is None:
+        fig = _history_axes(len(runs), title, log_inner=ylims is not None)
+    axes = fig.axes
+    for i, ((label, hist), style) in enumerate(zip(runs.items(), styles)):
+        r = np.arange(len(hist.inner_steps))
+        for ax, (x, y) in zip(axes, [(r, hist.inner_steps),
+                                     (r, np.maximum(hist.hypergradient_error, 1e-16)),
+                                     (np.arange(len(values[label])), values[label])]):
+            ax.get_lines()[i].set_data(np.asarray(x), np.asarray(y))
+            ax.get_lines()[i].set(**style)
+        axes[0].get_lines()[i].set_label(label)
+    if ylims is not None:   # fixed axes: outer steps 0..R on x, whatever the data (NaN too)
+        num_outer = max(len(v) for v in values.values()) - 1
+        for ax, lim in zip(axes, ylims):
+            ax.set_xlim(-0.025 * num_outer, 1.025 * num_outer)
+            ax.set_ylim(*lim)
+    else:
+        for ax in axes:
+            ax.set_autoscaley_on(True)
+            ax.relim()
+            ax.autoscale_view()
+        axes[0].set_ylim(bottom=0)
+    axes[0].legend()
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def _history_axes(num_runs, title, log_inner=False):
+    """The three empty panels of :func:`history_figure`, one line per run each."""
+    fig = plt.figure(figsize=(9.6, 3.2))
+    axes = fig.subplots(1, 3)
+    fig.subplots_adjust(left=0.07, right=0.99, bottom=0.16, top=0.86 if title else 0.95,
+                        wspace=0.36)
+    for ax in axes:
+        for _ in range(num_runs):
+            ax.plot([], [])
+    for ax in axes[:2] if log_inner else axes[1:2]:
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(mpl.ticker.LogFormatter(labelOnlyBase=True))
+        ax.yaxis.set_minor_formatter(mpl.ticker.NullFormatter())
+    axes[0].set(xlabel="outer step r", ylabel="inner iterations K\u1d63")
+    axes[1].set(xlabel="outer step r", ylabel="hypergradient error")
+    axes[2].set(xlabel="outer step r", ylabel="outer loss h(u)")
     return fig

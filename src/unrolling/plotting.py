@@ -1,16 +1,11 @@
 """One figure style for the whole course: one colour per role, a few generic builders.
 
-Notebooks call :func:`use_style` once (in the setup cell). A figure cell then calls
-:func:`curves` (curves on a log scale, dashed bounds, dotted vertical marks) or
-:func:`panels` (a grid of such axes) and says what is special about its figure: its
-data, labels and title. The few figures that no builder draws (bars, a grid of
-polynomials, the App. C sweep, the bilevel histories) keep a function each. Every
-function returns the matplotlib ``Figure``; end the cell with ``fig_x = ...``.
-
-Colours come from one table, :data:`COLORS`, keyed by the course's vocabulary
-(the Okabe–Ito palette, safe for colour-blind readers), plus one sequential colour
-map for a family of curves that vary one factor. Curves of an estimator also carry
-that estimator's marker, so that they differ in more than colour.
+Notebooks call :func:`use_style` once; a figure cell calls :func:`curves` (log-y curves,
+dashed bounds, dotted marks) or :func:`panels` (a grid of them) and says what is special
+about its figure. The few figures no builder draws keep a function each; all return the
+``Figure``. Colours: one table, :data:`COLORS` (Okabe–Ito, colour-blind safe), in the
+course's vocabulary, plus one sequential map for a family of curves; an estimator's
+curves also carry its marker.
 """
 import re
 
@@ -18,6 +13,8 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 from cycler import cycler
+
+from . import _live
 
 __all__ = ["COLORS", "use_style", "color", "new_figure", "curves", "panels",
            "contraction_factor_figure", "residual_polynomials_figure", "budget_figure",
@@ -39,37 +36,23 @@ COLORS = {
     "reference": "#999999",    # grey: a solve alone, idle iterations, levels
 }
 
-#: Marker of each estimator's curves (every tenth of the axes), so that estimators
-#: differ in shape as well as colour.
+#: Marker of each estimator's curves, so that estimators differ in shape as well as colour.
 _MARKERS = {"unrolled": "o", "forward": "o", "reverse": "s", "truncated": "^",
             "one-step": "D", "implicit": "v"}
 
-#: The colour map of a family of curves (one factor varied): light to dark.
+#: The colour map of a family of curves (one factor varied), from dark to light.
 _FAMILY_MAP = "viridis"
-
 #: Line styles of solid curves that share a colour in one axes (dashed is for bounds).
 _REPEATS = ("-", ":", "-.")
-
 #: Line styles of successive vertical marks.
 _MARK_STYLES = (":", "-.", (0, (1, 3)), (0, (5, 2)))
 
 _STYLE = {
-    "figure.figsize": (6.4, 3.6),
-    "figure.dpi": 100,
-    "savefig.dpi": 100,
-    "axes.grid": True,
-    "axes.prop_cycle": cycler(color=["#0072B2", "#D55E00", "#009E73", "#E69F00",
-                                     "#CC79A7", "#56B4E9", "#000000"]),
-    "grid.alpha": 0.3,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.titlesize": 11,
-    "axes.labelsize": 10,
-    "legend.fontsize": 8,
-    "legend.frameon": False,
-    "lines.linewidth": 1.8,
-    "xtick.labelsize": 9,
-    "ytick.labelsize": 9,
+    "figure.figsize": (6.4, 3.6), "figure.dpi": 100, "savefig.dpi": 100,
+    "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False,
+    "axes.prop_cycle": cycler(color=list(dict.fromkeys(COLORS.values()))),
+    "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 8, "legend.frameon": False,
+    "lines.linewidth": 1.8, "xtick.labelsize": 9, "ytick.labelsize": 9,
     "svg.hashsalt": "unrolling",   # deterministic SVG ids
 }
 
@@ -246,8 +229,7 @@ def curves(curves, bounds=None, marks=None, *, ax=None, dots=None, x=None, field
       log: "y", "xy" or "" (linear); ylim: y-limits (None: fitted).
       xlabel, ylabel, title: axes texts; legend: draw a legend.
 
-    Returns:
-      The Figure.
+    Returns the Figure.
     """
     if ax is None:
         _, ax = new_figure()
@@ -285,19 +267,11 @@ def curves(curves, bounds=None, marks=None, *, ax=None, dots=None, x=None, field
 
 def panels(specs, *, ncols=None, nrows=1, width=None, height=None, sharex=False,
            sharey=False, ylabel=None, **common):
-    r"""A grid of :func:`curves` axes, filled row by row (panels of chapters 1, 3 and 4).
-
-    Args:
-      specs: one dict of :func:`curves` arguments per panel (``curves``, ``bounds``,
-        ``title``, ...).
-      ncols, nrows: the grid (default: all panels in one row).
-      width, height, sharex, sharey: as in :func:`new_figure`.
-      ylabel: the y label of the left column (a panel's own ``ylabel`` wins).
-      **common: :func:`curves` arguments shared by every panel (a panel's own win).
-
-    Returns:
-      The Figure.
-    """
+    r"""A grid of :func:`curves` axes filled row by row, returned as a Figure (panels of
+    chapters 1, 3, 4 and 5): one dict of :func:`curves` arguments per panel in ``specs``;
+    ``**common`` arguments are shared by all (a panel's own win); ``ylabel`` labels the
+    left column; ``ncols`` (default: all in one row), ``nrows``, ``width``, ``height``,
+    ``sharex``, ``sharey`` as in :func:`new_figure`."""
     ncols = ncols or len(specs) // nrows
     fig, axes = new_figure(ncols, nrows, width=width, height=height, sharex=sharex,
                            sharey=sharey, squeeze=False)
@@ -312,18 +286,11 @@ def panels(specs, *, ncols=None, nrows=1, width=None, height=None, sharex=False,
 def contraction_factor_figure(spectra, num=400):
     r"""Contraction factor of gradient descent against the step size (chapter 1).
 
-    For each spectrum [mu, L], draws :math:`\rho(\alpha) = \max(|1 - \alpha\mu|,
-    |1 - \alpha L|)` (:func:`unrolling.bounds.gd_contraction`) for
-    :math:`\alpha \in (0, 2.2/L]` and marks its minimum
-    :math:`(L - \mu)/(L + \mu)` at :math:`\alpha = 2/(L + \mu)` with a dot; the level
-    :math:`\rho = 1` (a contraction below it) is drawn once.
-
-    Args:
-      spectra: dict label -> (L, mu).
-      num: number of step sizes per curve.
-
-    Returns:
-      A Figure with one axes and ``2 * len(spectra) + 1`` lines.
+    For each spectrum in ``spectra`` (dict label -> (L, mu)), draws
+    :math:`\rho(\alpha) = \max(|1 - \alpha\mu|, |1 - \alpha L|)`
+    (:func:`unrolling.bounds.gd_contraction`) at ``num`` steps in :math:`(0, 2.2/L]` and
+    its minimum :math:`(L - \mu)/(L + \mu)` at :math:`\alpha = 2/(L + \mu)` (a dot); the
+    level :math:`\rho = 1` once. A Figure with one axes and ``2 * len(spectra) + 1`` lines.
     """
     from .bounds import gd_contraction
     fig, ax = new_figure()
@@ -345,13 +312,9 @@ def residual_polynomials_figure(lam, panels, steps):
     r"""Residual polynomials :math:`P_t(\lambda)` (top) and the Jacobian factor
     :math:`P_t(\lambda) - \lambda P_t'(\lambda)` (bottom) on the spectrum (chapter 3).
 
-    Args:
-      lam: grid of λ (x axis).
-      panels: dict method name -> (P, dP), arrays of shape (T + 1, len(lam)).
-      steps: the degrees t drawn, one colour each (family colour map).
-
-    Returns:
-      A Figure with a 2 x len(panels) grid of axes.
+    ``lam``: grid of λ (x axis); ``panels``: dict method name -> (P, dP), arrays of shape
+    (T + 1, len(lam)); ``steps``: the degrees t drawn, one family colour each. A Figure
+    with a 2 x len(panels) grid of axes.
     """
     lam = np.asarray(lam)
     fig, axes = new_figure(len(panels), 2, sharex=True)
@@ -476,19 +439,15 @@ def estimator_errors_figure(errors, title=None):
       errors: an ``EstimatorErrors`` of the chapter 4 module (one axes, titled ``title``),
         or a dict title -> ``EstimatorErrors``, filled row by row into two columns.
     """
-    if not isinstance(errors, dict):
-        fig, ax = new_figure()
-        _estimator_panel(ax, errors, title)
-        ax.set_ylabel(r"$\|J_k - J_\theta\bar x\|_F$")
-        ax.legend()
-        return fig
-    rows = (len(errors) + 1) // 2
-    fig, axes = new_figure(2, rows, width=8.0, height=2.7 * rows + 0.3, squeeze=False)
-    for ax, (name, errs) in zip(axes.flat, errors.items()):
+    panels, rows = (errors, (len(errors) + 1) // 2) if isinstance(errors, dict) else \
+        ({title: errors}, 0)
+    fig, axes = new_figure(2, rows, width=8.0, height=2.7 * rows + 0.3, squeeze=False) \
+        if rows else new_figure(squeeze=False)
+    for ax, (name, errs) in zip(axes.flat, panels.items()):
         _estimator_panel(ax, errs, name)
     for ax in axes[:, 0]:
-        ax.set_ylabel("error")
-    axes[0, 0].legend(fontsize=7)
+        ax.set_ylabel("error" if rows else r"$\|J_k - J_\theta\bar x\|_F$")
+    axes[0, 0].legend(fontsize=7 if rows else None)
     return fig
 
 
@@ -510,70 +469,18 @@ def bilevel_history_figure(runs, values, title=None, fig=None, ylims=None):
     and the layout solver would dominate its time. A run labelled after its estimator
     ("unrolled, warm") takes that estimator's colour; runs that share it differ in style.
 
-    Args:
-      runs: dict label -> ``bilevel.History`` (with hypergradient errors).
-      values: dict label -> exact outer loss :math:`h(u^{(r)})`, r = 0, ..., R.
-      title: optional figure title (plain text).
-      fig: a figure returned by this function for as many runs (and a title if it had
-        one), updated in place; None draws a new one.
-      ylims: None (each panel fits its data) or fixed ``(low, high)`` limits for the three
-        panels; then the inner-iteration panel is logarithmic too, and an update redraws
-        only the curves.
+    ``runs``: dict label -> ``bilevel.History`` (with hypergradient errors); ``values``:
+    dict label -> exact :math:`h(u^{(r)})`, r = 0..R; ``title``: plain text; ``fig``: a
+    figure this function drew for as many runs, updated in place; ``ylims``: None (fit
+    the data) or fixed (low, high) per panel, the inner-iteration panel then log-scaled.
     """
-    if fig is None:
-        fig = _bilevel_history_axes(len(runs), title, log_inner=ylims is not None)
-    axes = fig.axes
-    for i, ((label, hist), style) in enumerate(zip(runs.items(), _run_styles(runs))):
-        r = np.arange(len(hist.inner_steps))
-        for ax, (x, y) in zip(axes, [(r, hist.inner_steps),
-                                     (r, np.maximum(hist.hypergradient_error, 1e-16)),
-                                     (np.arange(len(values[label])), values[label])]):
-            ax.get_lines()[i].set_data(np.asarray(x), np.asarray(y))
-            ax.get_lines()[i].set(**style)
-        axes[0].get_lines()[i].set_label(label)
-    if ylims is not None:   # fixed axes: outer steps 0..R on x, whatever the data (NaN too)
-        num_outer = max(len(v) for v in values.values()) - 1
-        for ax, lim in zip(axes, ylims):
-            ax.set_xlim(-0.025 * num_outer, 1.025 * num_outer)
-            ax.set_ylim(*lim)
-    else:
-        for ax in axes:
-            ax.set_autoscaley_on(True)
-            ax.relim()
-            ax.autoscale_view()
-        axes[0].set_ylim(bottom=0)
-    axes[0].legend()
-    if title:
-        fig.suptitle(title, fontsize=11)
-    return fig
-
-
-def _bilevel_history_axes(num_runs, title, log_inner=False):
-    """The three empty panels of :func:`bilevel_history_figure`, one line per run each."""
-    fig = plt.figure(figsize=(9.6, 3.2))
-    axes = fig.subplots(1, 3)
-    fig.subplots_adjust(left=0.07, right=0.99, bottom=0.16, top=0.86 if title else 0.95,
-                        wspace=0.36)
-    for ax in axes:
-        for _ in range(num_runs):
-            ax.plot([], [])
-    for ax in axes[:2] if log_inner else axes[1:2]:
-        ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(mpl.ticker.LogFormatter(labelOnlyBase=True))
-        ax.yaxis.set_minor_formatter(mpl.ticker.NullFormatter())
-    axes[0].set(xlabel="outer step r", ylabel="inner iterations K\u1d63")
-    axes[1].set(xlabel="outer step r", ylabel="hypergradient error")
-    axes[2].set(xlabel="outer step r", ylabel="outer loss h(u)")
-    return fig
+    return _live.history_figure(runs, values, _run_styles(runs), title, fig, ylims)
 
 
 def strategy_figure(runs, gaps):
-    r"""Outer suboptimality against wall time and against total inner iterations (chapter 5).
-
-    Args:
-      runs: dict label -> ``bilevel.History``; a label naming an estimator
-        ("truncated", "unrolled, cold") takes its colour, runs sharing one differ in style.
-      gaps: dict label -> :math:`h(u^{(r)}) - h^\star` for r = 0, ..., R.
+    r"""Outer suboptimality ``gaps[label]`` (:math:`h(u^{(r)}) - h^\star`, r = 0..R) of each
+    run (dict label -> ``bilevel.History``) against wall time and against total inner
+    iterations (chapter 5); a label naming an estimator ("unrolled, cold") takes its colour.
     """
     fig, axes = new_figure(2, sharey=True)
     for (label, hist), style in zip(runs.items(), _run_styles(runs)):
