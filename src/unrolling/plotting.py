@@ -43,7 +43,7 @@ _MARKERS = {"unrolled": "o", "forward": "o", "reverse": "s", "truncated": "^",
 #: The colour map of a family of curves (one factor varied), from dark to light.
 _FAMILY_MAP = "viridis"
 #: Line styles of solid curves that share a colour in one axes (dashed is for bounds).
-_REPEATS = ("-", ":", "-.")
+_REPEATS = ("-", "-.", ":")
 #: Line styles of successive vertical marks.
 _MARK_STYLES = (":", "-.", (0, (1, 3)), (0, (5, 2)))
 
@@ -151,7 +151,7 @@ def _colors(keys, fallback=None):
 
 
 def _curve_kw(key, line_color, seen, style):
-    """Keyword arguments of a curve: its colour; a dotted style when that colour is already
+    """Keyword arguments of a curve: its colour; a dash-dotted style when that colour is already
     in the axes; ``style``'s marker, or a role's own marker (every tenth of the axes)."""
     kw = dict(color=line_color, linestyle=_REPEATS[seen.count(line_color) % len(_REPEATS)])
     seen.append(line_color)
@@ -190,19 +190,21 @@ def _marks(ax, marks):
                    linewidth=1.2, label=label)
 
 
-def _fit(ax, series, k_max):
-    """x from 0 to k_max and log-scale y-limits that fit the values shown there."""
+def _fit(ax, series, k_max, decades=None):
+    """x from 0 to k_max and log-scale y-limits that fit the values shown there (at most
+    ``decades`` decades below the largest)."""
     ax.set_xlim(0, k_max)
     shown = [y[(x <= k_max) & np.isfinite(y) & (y > 0)] for _, x, y in series]
     values = np.concatenate(shown) if shown else np.array([])
     if values.size:
-        ax.set_ylim(values.min() / 2, values.max() * 2)
+        low = values.min() / 2 if decades is None else values.max() * 10.0 ** -decades
+        ax.set_ylim(low, values.max() * (2 if decades is None else 3))
 
 
 def curves(curves, bounds=None, marks=None, *, ax=None, dots=None, x=None, field=None,
            colors=None, bound_colors=None, style="-", normalize=False, k_max=None,
-           hline=None, log="y", ylim=None, xlabel="iteration $k$", ylabel=None, title=None,
-           legend=True):
+           decades=None, hline=None, log="y", ylim=None, xlabel="iteration $k$", ylabel=None,
+           title=None, legend=True):
     r"""Curves on a log-y axis, with optional dashed bounds, dots and vertical marks
     (every chapter's error plots).
 
@@ -224,7 +226,8 @@ def curves(curves, bounds=None, marks=None, *, ax=None, dots=None, x=None, field
         dots) takes the i-th curve's colour.
       style: "-" (lines), "o-" or ".-" (lines with markers), "o" (markers only).
       normalize: divide each curve by its first value.
-      k_max: right end of the x axis (y fitted to what is shown there).
+      k_max: right end of the x axis (y fitted to what is shown there, at most ``decades``
+        decades of the curves below their largest value when given).
       hline: a horizontal level (e.g. 1), drawn thin.
       log: "y", "xy" or "" (linear); ylim: y-limits (None: fitted).
       xlabel, ylabel, title: axes texts; legend: draw a legend.
@@ -255,7 +258,7 @@ def curves(curves, bounds=None, marks=None, *, ax=None, dots=None, x=None, field
         ax.axhline(hline, color=COLORS["reference"], linewidth=0.8)
     _marks(ax, marks)
     if k_max is not None:
-        _fit(ax, series + extra, k_max)
+        _fit(ax, series + extra if decades is None else series, k_max, decades)
     if ylim is not None:
         ax.set_ylim(*ylim)
     default_ylabel = "error relative to its start" if normalize else "error"
