@@ -197,3 +197,19 @@ def test_rows_of_a_2d_bound_take_the_rows_colours_with_one_legend_entry():
     ax = plotting.curves({"a": rows[0] / 2, "b": rows[1] / 2}, {"bound": rows}).axes[0]
     _assert_bounds_above(ax)
     assert ax.get_legend_handles_labels()[1] == ["a", "b", "bound"]
+
+
+@pytest.mark.parametrize("module", ["plotting", "_live"])
+def test_presentation_modules_import_no_numerics_at_import_time(module):
+    """plotting and _live import matplotlib, numpy and each other at module level only;
+    numerical modules (jax, chapter modules) at most inside the functions that need them."""
+    import ast
+    import pathlib
+
+    import unrolling
+    tree = ast.parse((pathlib.Path(unrolling.__file__).parent / f"{module}.py").read_text())
+    top = {alias.name.split(".")[0] for node in tree.body if isinstance(node, ast.Import)
+           for alias in node.names}
+    top |= {(node.module or "").split(".")[0] or "." + node.names[0].name
+            for node in tree.body if isinstance(node, ast.ImportFrom)}
+    assert top <= {"io", "re", "matplotlib", "numpy", "cycler", "PIL", "._live"}, top

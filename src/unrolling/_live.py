@@ -13,7 +13,9 @@ once (keep jitted functions outside ``draw``) so that an update feels instant; d
 a new figure at every move would cost several times the budget of 100 ms per update.
 
 :func:`curves_figure` is the explorers' generic picture: curves on a log-y axis in a
-fixed layout, drawn for speed.
+fixed layout, drawn for speed; :func:`history_figure` draws chapter 5's three panels
+(:func:`unrolling.plotting.bilevel_history_figure`). This module imports no numerics
+(numpy, matplotlib, PIL; ipywidgets when an explorer is built).
 """
 import io
 
