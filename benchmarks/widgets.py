@@ -1,7 +1,8 @@
 """Latency of every interactive explorer's callback (issue 7: median <= 100 ms per update).
 
-For each entry of ``unrolling.widgets.EXPLORERS`` (name -> (draw, defaults,
-variations)), a ``widgets.LiveFigure(draw)`` as the widget holds one: its first call,
+For each entry of ``unrolling._live.EXPLORERS`` (name -> (draw, defaults, variations);
+importing ``unrolling.widgets`` registers the chapter explorers there), a
+``_live.LiveFigure(draw)`` as the widget holds one: its first call,
 ``live(**defaults)``, draws the figure and compiles whatever the explorer jits (not
 timed: the widget does it when the cell runs); then each variation, repeated, is
 timed as the widget's callback does it on a slider move: ``live(**values)`` (compute,
@@ -23,7 +24,7 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
-from unrolling import plotting, widgets  # noqa: E402
+from unrolling import _live, plotting, widgets  # noqa: E402,F401  (widgets registers the explorers)
 
 BUDGET_MS = 100.0
 
@@ -41,7 +42,7 @@ def _timed(update, calls):
 
 def time_explorer(draw, defaults, variations, repeats):
     """Wall and CPU milliseconds of each timed update (every variation, ``repeats`` rounds)."""
-    live = widgets.LiveFigure(draw)
+    live = _live.LiveFigure(draw)
     live(**defaults)                            # first frame and compile: not timed
     return _timed(live, (variations or [defaults]) * repeats)
 
@@ -62,13 +63,13 @@ def main(repeats=5):
     plotting.use_style()
     print(f"reference: a one-line figure renders in {reference_ms():.1f} ms here "
           "(a busy machine inflates every figure below alike)")
-    if not widgets.EXPLORERS:
-        print("no explorer registered in unrolling.widgets.EXPLORERS")
+    if not _live.EXPLORERS:
+        print("no explorer registered in unrolling._live.EXPLORERS")
         return 0
     print(f"{'explorer':28s} {'updates':>7s} {'median ms':>10s} {'max ms':>8s} {'cpu ms':>8s}"
           f"  budget {BUDGET_MS:.0f} ms (median wall)")
     over = 0
-    for name, (draw, defaults, variations) in sorted(widgets.EXPLORERS.items()):
+    for name, (draw, defaults, variations) in sorted(_live.EXPLORERS.items()):
         times, cpu = time_explorer(draw, defaults, variations, repeats)
         median = statistics.median(times)
         verdict = "PASS" if median <= BUDGET_MS else "OVER"

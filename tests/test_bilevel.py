@@ -434,16 +434,3 @@ def test_outer_minimizer_finds_the_zero_of_the_hypergradient(task):
         bl.outer_minimizer(task.hypergradient, 6.0, 8.0)
 
 
-def test_ch5_explorer_registered_and_draws_defaults_and_variations():
-    """The chapter 5 explorer (unrolling.widgets.ch5_bilevel) draws its three panels."""
-    import matplotlib.pyplot as plt
-
-    from unrolling import widgets
-    draw, defaults, variations = widgets.EXPLORERS["ch5_bilevel"]
-    assert draw is widgets.ch5_bilevel and variations
-    for values in [defaults, *variations]:
-        fig = draw(**values)
-        assert len(fig.axes) == 3 and all(len(ax.get_lines()) == 1 for ax in fig.axes)
-        plt.close(fig)
-    controls = widgets.ch5_bilevel_explorer().children[0].children
-    assert [c.value for c in controls] == [defaults[k] for k in ("step_size", "eps", "warm_start")]

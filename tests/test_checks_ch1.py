@@ -5,6 +5,7 @@ computations (closed forms from the chapter's solutions, or jax.jacfwd through t
 fixed-point equation).
 """
 import math
+import re
 
 import jax
 import jax.numpy as jnp
@@ -18,7 +19,7 @@ L, MU = 4.0, 0.1
 def test_contraction_factor_accepts_max_over_spectrum_end_points(capsys):
     for alpha in (0.1, 1 / L, 2 / (L + MU), 0.45):
         rho = max(abs(1 - alpha * MU), abs(1 - alpha * L))
-        assert checks.contraction_factor(alpha, L, MU, rho)
+        assert checks.ch1_contraction_factor(alpha, L, MU, rho)
     assert "correct" in capsys.readouterr().out
 
 
@@ -26,40 +27,40 @@ def test_contraction_factor_accepts_max_over_spectrum_end_points(capsys):
 def test_contraction_factor_rejects_the_smaller_branch(alpha, capsys):
     wrong = min(abs(1 - alpha * L), abs(1 - alpha * MU))
     assert wrong < max(abs(1 - alpha * L), abs(1 - alpha * MU))
-    assert not checks.contraction_factor(alpha, L, MU, wrong)
+    assert not checks.ch1_contraction_factor(alpha, L, MU, wrong)
     assert "not yet" in capsys.readouterr().out
 
 
 def test_optimal_step_size_accepts_two_over_L_plus_mu():
-    assert checks.optimal_step_size(L, MU, 2 / (L + MU))
+    assert checks.ch1_optimal_step_size(L, MU, 2 / (L + MU))
 
 
 @pytest.mark.parametrize("wrong", [1 / L, 2 / L, 1 / (L + MU), 2 / (L + MU) * 1.01])
 def test_optimal_step_size_rejects_other_steps(wrong):
-    assert not checks.optimal_step_size(L, MU, wrong)
+    assert not checks.ch1_optimal_step_size(L, MU, wrong)
 
 
 @pytest.mark.parametrize("rho, e0, tol", [(0.97, 1.0, 1e-6), (0.5, 3.0, 1e-3), (0.9, 1.0, 2.0)])
 def test_iterations_to_tolerance_accepts_smallest_k(rho, e0, tol):
     k = max(math.ceil(math.log(tol / e0) / math.log(rho)), 0)
     assert rho**k * e0 <= tol and (k == 0 or rho ** (k - 1) * e0 > tol)
-    assert checks.iterations_to_tolerance(rho, e0, tol, k)
+    assert checks.ch1_iterations_to_tolerance(rho, e0, tol, k)
 
 
 def test_iterations_to_tolerance_rejects_off_by_one():
     k = math.ceil(math.log(1e-6) / math.log(0.97))
-    assert not checks.iterations_to_tolerance(0.97, 1.0, 1e-6, k - 1)
-    assert not checks.iterations_to_tolerance(0.97, 1.0, 1e-6, k + 1)
+    assert not checks.ch1_iterations_to_tolerance(0.97, 1.0, 1e-6, k - 1)
+    assert not checks.ch1_iterations_to_tolerance(0.97, 1.0, 1e-6, k + 1)
 
 
 def test_iterations_to_tolerance_rejects_rho_outside_unit_interval():
     with pytest.raises(ValueError, match="rho"):
-        checks.iterations_to_tolerance(1.2, 1.0, 1e-6, 10)
+        checks.ch1_iterations_to_tolerance(1.2, 1.0, 1e-6, 10)
 
 
 def test_heavy_ball_rate_accepts_polyak_root():
     sqrt_kappa = math.sqrt(L / MU)
-    assert checks.heavy_ball_rate(L, MU, (sqrt_kappa - 1) / (sqrt_kappa + 1))
+    assert checks.ch1_heavy_ball_rate(L, MU, (sqrt_kappa - 1) / (sqrt_kappa + 1))
 
 
 @pytest.mark.parametrize("wrong", ["momentum", "gd_rate"])
@@ -67,7 +68,7 @@ def test_heavy_ball_rate_rejects_momentum_and_gd_rate(wrong):
     sqrt_kappa = math.sqrt(L / MU)
     answer = {"momentum": ((sqrt_kappa - 1) / (sqrt_kappa + 1)) ** 2,
               "gd_rate": (L - MU) / (L + MU)}[wrong]
-    assert not checks.heavy_ball_rate(L, MU, answer)
+    assert not checks.ch1_heavy_ball_rate(L, MU, answer)
 
 
 @pytest.fixture
@@ -81,13 +82,27 @@ def ridge_fixed_point(key):
 
 def test_ift_jacobian_accepts_closed_form_and_jacfwd_of_solution(ridge_fixed_point):
     problem, update, x_star, u = ridge_fixed_point
-    assert checks.ift_jacobian(update, x_star, u, problem.jacobian(u))
-    assert checks.ift_jacobian(update, x_star, u, jax.jacfwd(problem.x_star)(u)[:, None])
+    assert checks.ch1_ift_jacobian(update, x_star, u, problem.jacobian(u))
+    assert checks.ch1_ift_jacobian(update, x_star, u, jax.jacfwd(problem.x_star)(u)[:, None])
 
 
 def test_ift_jacobian_rejects_partial_C_and_wrong_shape(ridge_fixed_point, capsys):
     _, update, x_star, u = ridge_fixed_point
     C = jax.jacfwd(update, argnums=1)(x_star, u)[:, None]
-    assert not checks.ift_jacobian(update, x_star, u, C)
-    assert not checks.ift_jacobian(update, x_star, u, jax.jacfwd(update, argnums=1)(x_star, u))
+    assert not checks.ch1_ift_jacobian(update, x_star, u, C)
+    assert not checks.ch1_ift_jacobian(update, x_star, u, jax.jacfwd(update, argnums=1)(x_star, u))
     assert "expected shape" in capsys.readouterr().out
+
+
+def test_checkers_are_named_after_their_chapter_in_chapter_order():
+    """Every public checker is chN_...; the file lists them chapter by chapter; none
+    shares a name with a function of the library it checks against."""
+    import unrolling
+    from unrolling import bilevel, bounds, budget, curse, derivatives, polynomials
+    names = checks.__all__
+    assert all(re.match(r"ch[1-9]_\w+$", name) for name in names)
+    assert [int(name[2]) for name in names] == sorted(int(name[2]) for name in names)
+    library = {name for module in (unrolling, bilevel, bounds, budget, curse, derivatives,
+                                   polynomials) for name in dir(module)}
+    assert not library & set(names)
+    assert "report" not in dir(checks)

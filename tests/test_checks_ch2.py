@@ -36,12 +36,12 @@ def test_piggyback_step_accepts_the_chain_rule_and_rejects_mistakes(ridge, key, 
     B = jnp.eye(4) - ridge["alpha"] * ridge["H"]
     right = B @ X_dot - ridge["alpha"] * x[:, None]
     args = (ridge["update"], x, ridge["u"], X_dot)
-    assert checks.piggyback_step(*args, right)
-    assert checks.piggyback_step(*args, right[:, 0])         # (n,) for p = 1 is fine
+    assert checks.ch2_piggyback_step(*args, right)
+    assert checks.ch2_piggyback_step(*args, right[:, 0])         # (n,) for p = 1 is fine
     assert "correct" in capsys.readouterr().out
-    assert not checks.piggyback_step(*args, B @ X_dot)       # forgot C_k
-    assert not checks.piggyback_step(*args, right - ridge["alpha"] * X_dot)  # wrong B
-    assert not checks.piggyback_step(*args, jnp.ones((4, 2)))
+    assert not checks.ch2_piggyback_step(*args, B @ X_dot)       # forgot C_k
+    assert not checks.ch2_piggyback_step(*args, right - ridge["alpha"] * X_dot)  # wrong B
+    assert not checks.ch2_piggyback_step(*args, jnp.ones((4, 2)))
     assert "not yet" in capsys.readouterr().out
 
 
@@ -51,25 +51,25 @@ def test_reverse_sweep_accepts_the_jacobian_of_the_loop(ridge):
     J = jax.jacfwd(x_K)(ridge["u"])[:, None]
     w = jnp.arange(1.0, 5.0)
     args = (ridge["update"], ridge["x0"], ridge["u"], K)
-    assert checks.reverse_sweep(*args, None, J)
-    assert checks.reverse_sweep(*args, w, w @ J)
+    assert checks.ch2_reverse_sweep(*args, None, J)
+    assert checks.ch2_reverse_sweep(*args, w, w @ J)
     J_short = jax.jacfwd(lambda u: _python_loop(
         dict(ridge, H=ridge["A"].T @ ridge["A"] + u * jnp.eye(4)), K - 1)[-1])(ridge["u"])
-    assert not checks.reverse_sweep(*args, None, J_short[:, None])   # one step short
-    assert not checks.reverse_sweep(*args, w, J[:, 0])               # forgot the cotangent
+    assert not checks.ch2_reverse_sweep(*args, None, J_short[:, None])   # one step short
+    assert not checks.ch2_reverse_sweep(*args, w, J[:, 0])               # forgot the cotangent
 
 
 def test_one_step_estimate_accepts_minus_alpha_x_prev(ridge):
     K = 8
     xs = _python_loop(ridge, K)
     args = (ridge["update"], ridge["x0"], ridge["u"], K)
-    assert checks.one_step_estimate(*args, -ridge["alpha"] * xs[K - 1])
-    assert checks.one_step_estimate(*args, (-ridge["alpha"] * xs[K - 1])[:, None])
-    assert not checks.one_step_estimate(*args, -ridge["alpha"] * xs[K])  # at x^(K)
+    assert checks.ch2_one_step_estimate(*args, -ridge["alpha"] * xs[K - 1])
+    assert checks.ch2_one_step_estimate(*args, (-ridge["alpha"] * xs[K - 1])[:, None])
+    assert not checks.ch2_one_step_estimate(*args, -ridge["alpha"] * xs[K])  # at x^(K)
     implicit = -jnp.linalg.solve(ridge["H"], xs[K])
-    assert not checks.one_step_estimate(*args, implicit)
+    assert not checks.ch2_one_step_estimate(*args, implicit)
 
 
 def test_one_step_estimate_needs_a_step(ridge):
     with pytest.raises(ValueError, match="num_steps"):
-        checks.one_step_estimate(ridge["update"], ridge["x0"], ridge["u"], 0, ridge["x0"])
+        checks.ch2_one_step_estimate(ridge["update"], ridge["x0"], ridge["u"], 0, ridge["x0"])

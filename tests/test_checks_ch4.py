@@ -15,7 +15,7 @@ def demo():
     return truncation.demo_quadratic()
 
 
-def test_reallocation(capsys):
+def test_ch4_reallocation(capsys):
     # K = 800, a quarter given up, omega = 2.5: 500 extra algorithm steps.
     assert checks.ch4_reallocation(800, 200, 2.5, (1300, 700))
     assert "[ch4_reallocation] correct" in capsys.readouterr().out
@@ -24,7 +24,7 @@ def test_reallocation(capsys):
     assert "not yet" in capsys.readouterr().out
 
 
-def test_monotone_start_matches_the_closed_form(demo, capsys):
+def test_ch4_monotone_start_matches_the_closed_form(demo, capsys):
     # b_{k+1} <= b_k for all k iff rho^T' Gamma e0 <= (1 - rho) edot0 (worst at k = 0).
     T = int(np.ceil(np.log(demo.gamma * demo.e0 / ((1 - demo.rho) * demo.edot0))
                     / np.log(1 / demo.rho)))
@@ -33,7 +33,7 @@ def test_monotone_start_matches_the_closed_form(demo, capsys):
     assert "ch4_monotone_start" in capsys.readouterr().out
 
 
-def test_relaxed_optimum_by_an_independent_search(demo):
+def test_ch4_relaxed_optimum_by_an_independent_search(demo):
     K, omega = 200, 3.0
     T = np.linspace(0, K, 200001)                               # dense grid, step 1e-3
     h = (demo.rho ** (K - T) * demo.edot0
@@ -44,7 +44,7 @@ def test_relaxed_optimum_by_an_independent_search(demo):
     assert not checks.ch4_relaxed_optimum(K, omega, *constants, T_grid + 2.0)
 
 
-def test_k_step_jacobian(demo):
+def test_ch4_k_step_jacobian(demo):
     def last_steps(u):
         idle = jax.lax.fori_loop(0, 25, lambda _, x: demo.update(x, jax.lax.stop_gradient(u)),
                                  demo.x0)
@@ -55,7 +55,7 @@ def test_k_step_jacobian(demo):
     assert not checks.ch4_k_step_jacobian(demo.update, demo.x0, demo.u, 30, 5, full)
 
 
-def test_memory_slope(demo):
+def test_ch4_memory_slope(demo):
     w = jnp.ones(demo.c.size)
     high = profiling.reverse_memory_bytes(demo.update, demo.x0, demo.u, 100, 0, w)
     low = profiling.reverse_memory_bytes(demo.update, demo.x0, demo.u, 100, 50, w)
@@ -64,7 +64,7 @@ def test_memory_slope(demo):
     assert not checks.ch4_memory_slope(demo.update, demo.x0, demo.u, 100, w, 8.0)
 
 
-def test_convergence_order():
+def test_ch4_convergence_order():
     quadratic = [1e-1, 1e-2, 1e-4, 1e-8, 1e-16]                 # e_{k+1} = e_k^2
     assert checks.ch4_convergence_order(quadratic, 2.0)
     assert not checks.ch4_convergence_order(quadratic, 1.0)

@@ -35,22 +35,22 @@ def _closed_form(data, u):
     return 0.5 * r @ r, -lam * np.linalg.solve(H, x) @ (A_val.T @ r)
 
 
-def test_ridge_hypergradient(data, capsys):
+def test_ch5_ridge_hypergradient(data, capsys):
     _, grad = _closed_form(data, 1.0)
-    assert checks.ridge_hypergradient(*data, 1.0, grad)
+    assert checks.ch5_ridge_hypergradient(*data, 1.0, grad)
     assert "correct" in capsys.readouterr().out
-    assert not checks.ridge_hypergradient(*data, 1.0, grad + 0.1)
-    assert not checks.ridge_hypergradient(*data, 1.0, np.array([grad, grad]))
+    assert not checks.ch5_ridge_hypergradient(*data, 1.0, grad + 0.1)
+    assert not checks.ch5_ridge_hypergradient(*data, 1.0, np.array([grad, grad]))
     assert "not yet" in capsys.readouterr().out
 
 
-def test_adjoint_hypergradient(task):
+def test_ch5_adjoint_hypergradient(task):
     x, u = jnp.ones(3), jnp.asarray(0.5)
     B = jax.jacfwd(task.update, argnums=0)(x, u)
     y = jnp.linalg.solve(jnp.eye(3) - B.T, jax.grad(task.outer_loss)(x, u))
     answer = jax.vjp(lambda v: task.update(x, v), u)[1](y)[0]
-    assert checks.adjoint_hypergradient(task.update, task.outer_loss, x, u, answer)
-    assert not checks.adjoint_hypergradient(task.update, task.outer_loss, x, u, answer * 1.01)
+    assert checks.ch5_adjoint_hypergradient(task.update, task.outer_loss, x, u, answer)
+    assert not checks.ch5_adjoint_hypergradient(task.update, task.outer_loss, x, u, answer * 1.01)
 
 
 def test_one_step_hypergradient_matches_stop_gradient_implementation(task):
@@ -63,21 +63,21 @@ def test_one_step_hypergradient_matches_stop_gradient_implementation(task):
 
     def unrolled(u):
         return task.outer_loss(lax.fori_loop(0, K, lambda _, x: task.update(x, u), x0), u)
-    assert checks.one_step_hypergradient(task.update, task.outer_loss, x0, 0.2, K,
+    assert checks.ch5_one_step_hypergradient(task.update, task.outer_loss, x0, 0.2, K,
                                          jax.grad(loss)(0.2))
-    assert not checks.one_step_hypergradient(task.update, task.outer_loss, x0, 0.2, K,
+    assert not checks.ch5_one_step_hypergradient(task.update, task.outer_loss, x0, 0.2, K,
                                              jax.grad(unrolled)(0.2))
     with pytest.raises(ValueError, match="num_steps"):
-        checks.one_step_hypergradient(task.update, task.outer_loss, x0, 0.2, 0, 0.0)
+        checks.ch5_one_step_hypergradient(task.update, task.outer_loss, x0, 0.2, 0, 0.0)
 
 
-def test_one_step_criticality():
+def test_ch5_criticality_constants():
     consts = dict(rho=0.5, L_F=1.0, L_J=0.0, l_g=math.sqrt(5), l_grad=1.0)
     eps = 0.5 / 0.5 * (math.sqrt(5) + 2.0 * 0.5 ** 2)      # M = 2, k = 4
     tau = 1.0 / (1.0 / 0.5) ** 2                             # 1 / (l_grad (L_F/(1-rho))^2)
-    assert checks.one_step_criticality(consts, 2.0, 4, (eps, tau))
-    assert not checks.one_step_criticality(consts, 2.0, 4, (tau, eps))
-    assert not checks.one_step_criticality(consts, 2.0, 4, (eps,))
+    assert checks.ch5_criticality_constants(consts, 2.0, 4, (eps, tau))
+    assert not checks.ch5_criticality_constants(consts, 2.0, 4, (tau, eps))
+    assert not checks.ch5_criticality_constants(consts, 2.0, 4, (eps,))
 
 
 def _brute_force_peaks(rho):
@@ -87,14 +87,14 @@ def _brute_force_peaks(rho):
 
 
 @pytest.mark.parametrize("rho", [0.5, 0.75, 0.9, 0.97])
-def test_transient_peak(rho):
+def test_ch5_transient_peak(rho):
     peaks = _brute_force_peaks(rho)
     for k in peaks:
-        assert checks.transient_peak(rho, k)
-    assert not checks.transient_peak(rho, max(peaks) + 1)
-    assert not checks.transient_peak(rho, min(peaks) - 1)
+        assert checks.ch5_transient_peak(rho, k)
+    assert not checks.ch5_transient_peak(rho, max(peaks) + 1)
+    assert not checks.ch5_transient_peak(rho, min(peaks) - 1)
     with pytest.raises(ValueError, match="rho"):
-        checks.transient_peak(1.0, 3)
+        checks.ch5_transient_peak(1.0, 3)
 
 
 def test_transient_peak_tie_is_accepted():
@@ -102,9 +102,9 @@ def test_transient_peak_tie_is_accepted():
     assert _brute_force_peaks(0.75) == [3, 4]
 
 
-def test_optimal_log_weight(data):
+def test_ch5_optimal_log_weight(data):
     best = minimize_scalar(lambda u: _closed_form(data, u)[0], bounds=(-10.0, 10.0),
                            method="bounded", options={"xatol": 1e-9})
     assert abs(_closed_form(data, best.x)[1]) < 1e-5         # an interior minimum
-    assert checks.optimal_log_weight(*data, best.x)
-    assert not checks.optimal_log_weight(*data, best.x + 0.05)
+    assert checks.ch5_optimal_log_weight(*data, best.x)
+    assert not checks.ch5_optimal_log_weight(*data, best.x + 0.05)

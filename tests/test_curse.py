@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from unrolling import (bounds, curse, errors, forward_mode, gradient_descent, implicit_jacobian,
-                       polynomials, problems, widgets)
+                       polynomials, problems)
 from unrolling import data
 
 matplotlib.use("Agg")
@@ -313,13 +313,6 @@ def test_explorer_bounds_dominate(values):
     scale = float(data["forward"][0] + data["iterate"][0])
     assert dominated(data["iterate"], data["iterate_bound"], scale)
     assert dominated(data["forward"], data["theorem7"], scale)
-
-
-def test_explorer_is_registered_and_draws():
-    draw, defaults, variations = widgets.EXPLORERS["ch3_curse"]
-    fig = draw(**variations[0])
-    assert fig.axes and fig.axes[0].get_title()
-    widgets.render(fig)
 
 
 def test_invalid_arguments_are_rejected(flat):

@@ -1,4 +1,5 @@
-"""The chapter explorers (unrolling.widgets): a slider move updates one live figure in place.
+"""The chapter explorers (unrolling.widgets, live figures in unrolling._live): a slider move
+updates one live figure in place.
 
 For every registered explorer and each of its variations, the live figure after the
 update must show what a new figure drawn for the same values shows: the same line
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from unrolling import plotting, widgets
+from unrolling import _live, plotting, widgets
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -54,11 +55,11 @@ def assert_same_picture(live, fresh):
                 (b.get_color(), b.get_linestyle(), b.get_label())
 
 
-@pytest.mark.parametrize("name", sorted(widgets.EXPLORERS))
+@pytest.mark.parametrize("name", sorted(_live.EXPLORERS))
 def test_live_update_shows_what_a_new_figure_shows(name):
-    draw, defaults, variations = widgets.EXPLORERS[name]
+    draw, defaults, variations = _live.EXPLORERS[name]
     assert variations
-    live = widgets.LiveFigure(draw)
+    live = _live.LiveFigure(draw)
     first = live(**defaults)
     fig = live.fig
     assert plt.fignum_exists(fig.number) is False  # not shown again as a static figure
@@ -68,13 +69,13 @@ def test_live_update_shows_what_a_new_figure_shows(name):
         assert live.fig is fig                       # updated in place, not redrawn
         fresh = draw(**values)
         assert_same_picture(fig, fresh)
-        np.testing.assert_array_equal(pixels(png), pixels(widgets.render(fresh)))
+        np.testing.assert_array_equal(pixels(png), pixels(_live.render(fresh)))
     assert not np.array_equal(pixels(first), pixels(live(**variations[0])))
 
 
 def test_an_update_changes_the_lines():
     """Guard against a vacuous comparison: two settings draw different curves."""
-    draw, defaults, variations = widgets.EXPLORERS["ch3_curse"]
+    draw, defaults, variations = _live.EXPLORERS["ch3_curse"]
     a, b = draw(**defaults), draw(**variations[1])
     assert not np.array_equal(a.axes[0].get_lines()[1].get_ydata(),
                               b.axes[0].get_lines()[1].get_ydata())
@@ -92,14 +93,54 @@ def test_explorer_callback_displays_the_live_picture(monkeypatch):
     assert len(shown) == 1 and not plt.get_fignums()
     step_scale.value = 1.0
     assert len(shown) == 2 and not plt.get_fignums()
-    draw, defaults, _ = widgets.EXPLORERS["ch3_curse"]
-    expected = widgets.render(draw(**{**defaults, "step_scale": 1.0}))
+    draw, defaults, _ = _live.EXPLORERS["ch3_curse"]
+    expected = _live.render(draw(**{**defaults, "step_scale": 1.0}))
     np.testing.assert_array_equal(pixels(shown[-1]), pixels(expected))
 
 
 def test_render_returns_png_and_closes_the_figure():
     fig, ax = plt.subplots()
     ax.plot([0.0, 1.0])
-    png = widgets.render(fig)
+    png = _live.render(fig)
     assert png.startswith(PNG_SIGNATURE) and not plt.fignum_exists(fig.number)
     assert pixels(png).shape[:2] == (fig.get_figheight() * fig.dpi, fig.get_figwidth() * fig.dpi)
+
+
+EXPLORER_NAMES = {"ch1_contraction": ("step_fraction", "condition_number"),
+                  "ch2_unrolling_errors": ("init_scale", "step_fraction"),
+                  "ch3_curse": ("step_scale", "log10_cond", "init_scale"),
+                  "ch4_truncation": ("T", "omega"),
+                  "ch5_bilevel": ("step_size", "eps", "warm_start")}
+
+
+@pytest.mark.parametrize("name", sorted(EXPLORER_NAMES))
+def test_one_public_explorer_per_chapter_whose_controls_start_at_the_defaults(name):
+    """widgets.chN_..._explorer() shows the registered draw function's default values,
+    one control per argument; the static figure (where public) is the draw function."""
+    draw, defaults, _ = _live.EXPLORERS[name]
+    box = getattr(widgets, f"{name}_explorer")()
+    controls = box.children[0].children
+    assert [c.value for c in controls] == [defaults[k] for k in EXPLORER_NAMES[name]]
+    assert getattr(widgets, name, draw) is draw
+    plt.close("all")
+
+
+def test_public_names_are_the_explorers_and_their_static_figures():
+    assert all(name.startswith(("ch1_", "ch2_", "ch3_", "ch4_", "ch5_")) for name in widgets.__all__)
+    assert {f"{name}_explorer" for name in EXPLORER_NAMES} <= set(widgets.__all__)
+    assert not {"EXPLORERS", "LiveFigure", "render", "png_bytes", "register"} & set(widgets.__all__)
+
+
+def test_ch3_explorer_draws_a_title():
+    draw, _, variations = _live.EXPLORERS["ch3_curse"]
+    fig = draw(**variations[0])
+    assert fig.axes and fig.axes[0].get_title()
+    _live.render(fig)
+
+
+def test_ch5_explorer_draws_three_panels_one_line_each():
+    draw, defaults, variations = _live.EXPLORERS["ch5_bilevel"]
+    for values in [defaults, *variations]:
+        fig = draw(**values)
+        assert len(fig.axes) == 3 and all(len(ax.get_lines()) == 1 for ax in fig.axes)
+        plt.close(fig)

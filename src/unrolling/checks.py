@@ -1,9 +1,11 @@
-"""Automatic checks for the exercises and assignments.
+"""Automatic checks for the exercises and assignments, in chapter order.
 
-Each checker takes the student's answer, compares it with a reference computed
-by the library (never a stored number), prints a short verdict and returns
-``True``/``False``, so that a notebook cell like ``checks.banach_steps(my_answer)``
-tells the student whether they are right without revealing the solution.
+Each checker is named after the chapter whose exercise it serves (``ch3_curse_peak``).
+It takes the student's answer, compares it with a reference computed by the library
+(never a stored number), prints a one-line verdict, ``[name] correct`` or
+``[name] not yet: hint``, and returns ``True``/``False``: a notebook cell like
+``checks.ch1_optimal_step_size(L, mu, my_alpha)`` tells the student whether they are
+right without revealing the solution.
 """
 import math
 from functools import partial
@@ -18,12 +20,18 @@ from .derivatives import implicit_jacobian, iterate, one_step_jacobian, reverse_
 from .methods import heavy_ball
 from .problems import quadratic
 
-__all__ = ["report", "contraction_factor", "optimal_step_size", "iterations_to_tolerance",
-           "heavy_ball_rate", "ift_jacobian",
-           "piggyback_step", "reverse_sweep", "one_step_estimate"]
+__all__ = ["ch1_contraction_factor", "ch1_optimal_step_size",
+           "ch1_iterations_to_tolerance", "ch1_heavy_ball_rate", "ch1_ift_jacobian",
+           "ch2_piggyback_step", "ch2_reverse_sweep", "ch2_one_step_estimate",
+           "ch3_curse_peak", "ch3_monotone_step", "ch3_ridge_gamma", "ch3_chebyshev_peak",
+           "ch3_top_component_peak", "ch4_reallocation", "ch4_monotone_start",
+           "ch4_relaxed_optimum", "ch4_k_step_jacobian", "ch4_memory_slope",
+           "ch4_convergence_order", "ch5_ridge_hypergradient", "ch5_adjoint_hypergradient",
+           "ch5_one_step_hypergradient", "ch5_criticality_constants", "ch5_transient_peak",
+           "ch5_optimal_log_weight"]
 
 
-def report(name, ok, hint=""):
+def _report(name, ok, hint=""):
     """Print a one-line verdict for exercise ``name`` and return ``ok``."""
     verdict = "correct" if ok else "not yet" + (f": {hint}" if hint else "")
     print(f"[{name}] {verdict}")
@@ -38,16 +46,16 @@ def _close(answer, reference, rtol=1e-6, atol=1e-9):
 
 # --- Chapter 1: fixed points and contractions --------------------------------------
 
-def contraction_factor(step_size, L, mu, answer):
+def ch1_contraction_factor(step_size, L, mu, answer):
     r"""Chapter 1: the contraction factor :math:`\rho(\alpha) = \max_\lambda |1 - \alpha\lambda|`
     of gradient descent with step ``step_size`` on a quadratic with spectrum in [mu, L]
     (reference: :func:`unrolling.bounds.gd_contraction`)."""
     reference = float(gd_contraction(step_size, L, mu))
-    return report("contraction_factor", _close(answer, reference),
+    return _report("ch1_contraction_factor", _close(answer, reference),
                   "the factor is the largest |1 - step_size * λ| over the spectrum [mu, L]")
 
 
-def optimal_step_size(L, mu, answer):
+def ch1_optimal_step_size(L, mu, answer):
     r"""Chapter 1: the step size minimizing :math:`\rho(\alpha)` for spectrum [mu, L].
 
     The answer is accepted when its contraction factor equals the smallest possible
@@ -56,12 +64,12 @@ def optimal_step_size(L, mu, answer):
     """
     rho = float(gd_contraction(answer, L, mu))
     best = float(gd_contraction(2.0 / (L + mu), L, mu))
-    return report("optimal_step_size", _close(rho, best),
+    return _report("ch1_optimal_step_size", _close(rho, best),
                   f"this step gives ρ = {rho:.4g}; a step with a smaller ρ exists "
                   "(balance |1 - α mu| against |1 - α L|)")
 
 
-def iterations_to_tolerance(rho, e0, tol, answer):
+def ch1_iterations_to_tolerance(rho, e0, tol, answer):
     r"""Chapter 1: the smallest k with :math:`\rho^k e^{(0)} \le` ``tol``.
 
     Reference: the first k at which :func:`unrolling.bounds.iterate_bound` drops to
@@ -74,7 +82,7 @@ def iterations_to_tolerance(rho, e0, tol, answer):
     candidates = [k for k in range(max(guess - 2, 0), guess + 3)
                   if float(iterate_bound(k, rho, e0)) <= tol]
     ok = float(np.asarray(answer)) == candidates[0]
-    return report("iterations_to_tolerance", ok,
+    return _report("ch1_iterations_to_tolerance", ok,
                   "the smallest integer k with rho**k * e0 <= tol (take logarithms; "
                   "log(rho) < 0 flips the inequality)")
 
@@ -87,7 +95,7 @@ def _heavy_ball_jacobian(eigenvalues, step_size, momentum):
     return jax.jacfwd(lambda z: ravel_pytree(update(unravel(z), 0.0))[0])(z_flat)
 
 
-def heavy_ball_rate(L, mu, answer):
+def ch1_heavy_ball_rate(L, mu, answer):
     r"""Chapter 1: spectral radius of heavy ball's phase-space Jacobian with Polyak's
     parameters :math:`\alpha = 4/(\sqrt L + \sqrt\mu)^2`,
     :math:`\beta = ((\sqrt L - \sqrt\mu)/(\sqrt L + \sqrt\mu))^2` on a quadratic with
@@ -102,19 +110,20 @@ def heavy_ball_rate(L, mu, answer):
     lam = jnp.asarray([float(mu), (float(mu) + float(L)) / 2, float(L)])
     B = _heavy_ball_jacobian(lam, 4.0 / (sL + smu) ** 2, ((sL - smu) / (sL + smu)) ** 2)
     reference = float(jnp.max(jnp.abs(jnp.linalg.eigvals(B))))
-    return report("heavy_ball_rate", _close(answer, reference, rtol=1e-6, atol=1e-6),
+    return _report("ch1_heavy_ball_rate", _close(answer, reference, rtol=1e-6, atol=1e-6),
                   "find the roots of r**2 - (1 + beta - alpha*lam) r + beta = 0 for lam "
                   "in [mu, L]; their modulus does not depend on lam")
 
 
-def ift_jacobian(update, x, u, answer):
-    r"""Chapter 1: :math:`Dx^\star(u) = (I - B)^{-1} C` at the fixed point ``x`` of ``update``
-    (reference: :func:`unrolling.implicit_jacobian`), as an (n, p) matrix."""
+def ch1_ift_jacobian(update, x, u, answer):
+    r"""Chapter 1 (and chapter 2's implicit estimator before convergence):
+    :math:`(I - B)^{-1} C` at the point ``x`` of ``update``, :math:`Dx^\star(u)` at its fixed
+    point (reference: :func:`unrolling.implicit_jacobian`), as an (n, p) matrix."""
     reference = np.asarray(jax.jit(implicit_jacobian, static_argnums=0)(update, x, u))
     shape_hint = (f"expected shape {reference.shape}, got {np.shape(answer)}"
                   if np.shape(answer) != reference.shape else
                   "solve (I - B) J = C with B = d_x A and C = d_u A at the fixed point")
-    return report("ift_jacobian", _close(answer, reference, rtol=1e-6, atol=1e-9), shape_hint)
+    return _report("ch1_ift_jacobian", _close(answer, reference, rtol=1e-6, atol=1e-9), shape_hint)
 
 
 # --- Chapter 2: unrolling, derivatives of iterates --------------------------------
@@ -132,7 +141,7 @@ def _shape_hint(answer, reference, hint):
     return hint
 
 
-def piggyback_step(update, x, u, X_dot, answer):
+def ch2_piggyback_step(update, x, u, X_dot, answer):
     r"""Chapter 2: one step :math:`\dot X^{(k+1)} = B_k \dot X^{(k)} + C_k` of the
     forward (piggyback) recursion, with :math:`B_k = \partial_x \mathcal A(x^{(k)}, u)`
     and :math:`C_k = \partial_u \mathcal A(x^{(k)}, u)` taken at ``x`` = :math:`x^{(k)}`
@@ -151,12 +160,12 @@ def piggyback_step(update, x, u, X_dot, answer):
         return jax.jacfwd(A, 0)(x_, u_) @ X_dot_ + jax.jacfwd(A, 1)(x_, u_)
     X_dot = jnp.reshape(jnp.asarray(X_dot), (x_flat.size, u_flat.size))
     reference = np.asarray(step(x_flat, u_flat, X_dot))
-    return report("piggyback_step", _close_squeezed(answer, reference),
+    return _report("ch2_piggyback_step", _close_squeezed(answer, reference),
                   _shape_hint(answer, reference, "differentiate x_next = A(x, u) by the "
                               "chain rule: a term through x (times X_dot) plus a term through u"))
 
 
-def reverse_sweep(update, x0, u, num_steps, w, answer):
+def ch2_reverse_sweep(update, x0, u, num_steps, w, answer):
     r"""Chapter 2: the result :math:`\bar U_K^{(0)} = D x^{(K)}(u)` of the reverse sweep
     (Mehmood et al. eq. 12), or :math:`w^\top D x^{(K)}(u)` of shape (p,) when the
     cotangent ``w`` is not None.
@@ -165,12 +174,12 @@ def reverse_sweep(update, x0, u, num_steps, w, answer):
     """
     reference = np.asarray(jax.jit(lambda u_, w_: reverse_mode(
         update, x0, u_, num_steps, w=w_)[-1])(u, w))
-    return report("reverse_sweep", _close_squeezed(answer, reference),
+    return _report("ch2_reverse_sweep", _close_squeezed(answer, reference),
                   _shape_hint(answer, reference, "start from X_bar = w (or I), U_bar = 0 and "
                               "walk k = K-1, ..., 0: U_bar += X_bar C_k, then X_bar = X_bar B_k"))
 
 
-def one_step_estimate(update, x0, u, num_steps, answer):
+def ch2_one_step_estimate(update, x0, u, num_steps, answer):
     r"""Chapter 2: the one-step estimator :math:`\partial_u \mathcal A(x^{(K-1)}, u)`
     (Bolte et al. eq. 4), the derivative of the last step alone.
 
@@ -186,132 +195,9 @@ def one_step_estimate(update, x0, u, num_steps, answer):
         x_prev = ravel_pytree(x_like)[1](iterate(update, x0, u_, num_steps - 1)[-1])
         return one_step_jacobian(update, x_prev, u_)
     reference = np.asarray(estimate(u))
-    return report("one_step_estimate", _close_squeezed(answer, reference),
+    return _report("ch2_one_step_estimate", _close_squeezed(answer, reference),
                   _shape_hint(answer, reference, "differentiate only the last step "
                               "x^(K) = A(x^(K-1), u) in u, holding x^(K-1) fixed"))
-
-
-# --- Chapter 5: warm-starting and bilevel optimization ----------------------------
-
-def ridge_hypergradient(A, b, A_val, b_val, u, answer):
-    r"""Chapter 5: the exact hypergradient :math:`\nabla h(u)` of the validation loss
-    :math:`\tfrac12\|A_{val}x^*(u) - b_{val}\|^2` for ridge with weight :math:`e^u`.
-
-    Reference: ``hypergradient`` of :func:`unrolling.bilevel.ridge_task` (the closed
-    forms of :func:`unrolling.problems.ridge` and the chain rule).
-    """
-    from .bilevel import ridge_task
-    reference = np.asarray(ridge_task(A, b, A_val, b_val).hypergradient(jnp.asarray(u)))
-    return report("ridge_hypergradient", _close_squeezed(answer, reference),
-                  _shape_hint(answer, reference, "chain rule: Dx*(u)^T A_val^T (A_val x* - b_val) "
-                              "with Dx*(u) = -e^u (A^T A + e^u I)^{-1} x*(u)"))
-
-
-def _as_partial(fn):
-    """A function as a ``jax.tree_util.Partial`` so that it can be passed to a jitted helper."""
-    from jax.tree_util import Partial
-    return fn if isinstance(fn, Partial) else Partial(fn)
-
-
-@jax.jit
-def _adjoint_reference(update, outer_loss, x, u):
-    grad_x, grad_u = jax.grad(outer_loss, argnums=(0, 1))(x, u)
-    return ravel_pytree(grad_u)[0] + implicit_jacobian(update, x, u, w=grad_x)
-
-
-def adjoint_hypergradient(update, outer_loss, x, u, answer):
-    r"""Chapter 5: the implicit hypergradient at ``x``:
-    :math:`\nabla_u\ell + C^\top y` with :math:`(I - B)^\top y = \nabla_x \ell(x, u)`.
-
-    Reference: :func:`unrolling.implicit_jacobian` with the cotangent
-    :math:`w = \nabla_x\ell(x, u)`, plus :math:`\nabla_u \ell(x, u)`.
-    """
-    reference = np.asarray(_adjoint_reference(_as_partial(update), _as_partial(outer_loss),
-                                              x, u))
-    return report("adjoint_hypergradient", _close_squeezed(answer, reference),
-                  _shape_hint(answer, reference, "solve the adjoint system (I - B)^T y = "
-                              "grad_x ell with B = d_x A at x, then form C^T y (+ grad_u ell)"))
-
-
-@partial(jax.jit, static_argnums=4)
-def _one_step_reference(update, outer_loss, x0, u, num_steps):
-    unravel = ravel_pytree(x0)[1]
-    xs = iterate(update, x0, u, num_steps)
-    x_prev, x_K = unravel(xs[-2]), unravel(xs[-1])
-    grad_x, grad_u = jax.grad(outer_loss, argnums=(0, 1))(x_K, u)
-    return ravel_pytree(grad_u)[0] + one_step_jacobian(update, x_prev, u, w=grad_x)
-
-
-def one_step_hypergradient(update, outer_loss, x0, u, num_steps, answer):
-    r"""Chapter 5: Bolte et al.'s one-step hypergradient (eq. 10) after K = ``num_steps``
-    steps from ``x0``: :math:`C_{K-1}^\top \nabla_x\ell(x^{(K)}, u) + \nabla_u\ell(x^{(K)}, u)`.
-
-    Reference: :func:`unrolling.one_step_jacobian` at :math:`x^{(K-1)}` (from
-    :func:`unrolling.iterate`) with the cotangent :math:`\nabla_x\ell(x^{(K)}, u)`.
-    """
-    if num_steps < 1:
-        raise ValueError(f"num_steps must be >= 1, got {num_steps}")
-    reference = np.asarray(_one_step_reference(_as_partial(update), _as_partial(outer_loss),
-                                               x0, u, int(num_steps)))
-    return report("one_step_hypergradient", _close_squeezed(answer, reference),
-                  _shape_hint(answer, reference, "stop the gradient through all inner steps "
-                              "but the last one, then differentiate ell(x^(K), u) in u"))
-
-
-def one_step_criticality(constants, M, k, answer):
-    r"""Chapter 5: the pair (ε, α_max) of Bolte et al. Cor. 5 for ``constants`` (a dict
-    rho, L_F, L_J, l_g, l_grad), start residual bound M and k inner steps.
-
-    Reference: :func:`unrolling.bounds.one_step_criticality` and
-    1 / :func:`unrolling.bounds.one_step_smoothness`.
-    """
-    from .bounds import one_step_criticality as eps_fn, one_step_smoothness
-    reference = np.array([eps_fn(**constants, M=M, k=k), 1.0 / one_step_smoothness(**constants)])
-    return report("one_step_criticality", _close(np.ravel(np.asarray(answer, dtype=float)),
-                                                 reference, rtol=1e-6),
-                  "ε = ρ/(1-ρ) (L_F l_g + (L_J l_g + L_F l_grad) M ρ^(k-2)); "
-                  "α_max is one over "
-                  "the Lipschitz constant of the hypergradient (proof of Cor. 5)")
-
-
-def transient_peak(rho, answer):
-    r"""Chapter 5: the integer k >= 1 maximizing the transient factor :math:`k\rho^{k-1}`.
-
-    Reference: the argmax of :math:`k\rho^{k-1}` evaluated on every k up to well past
-    :math:`1/(1-\rho)`; ties (when :math:`1/(1-\rho)` is an integer k, k - 1 and k tie)
-    accept both.
-    """
-    rho = float(rho)
-    if not 0.0 < rho < 1.0:
-        raise ValueError(f"rho must lie in (0, 1), got {rho}")
-    k = np.arange(1, int(10 / (1 - rho)) + 2)
-    factor = k * rho ** (k - 1.0)
-    best = k[np.isclose(factor, factor.max(), rtol=1e-12, atol=0.0)]
-    ok = np.ndim(answer) == 0 and float(answer) in best.astype(float)
-    return report("transient_peak", ok, "compare (k+1) ρ^k with k ρ^(k-1): the factor grows "
-                  "while (k+1)/k > 1/ρ")
-
-
-def optimal_log_weight(A, b, A_val, b_val, answer, tol=1e-3):
-    r"""Chapter 5: the log ridge weight :math:`u^* = \arg\min_u h(u)` on validation data,
-    to ``tol``.
-
-    Reference: :func:`unrolling.bilevel.outer_minimizer` (the zero of the closed-form
-    hypergradient of :func:`unrolling.bilevel.ridge_task`), bracketed around the best
-    point of a grid on [-10, 10].
-    """
-    from .bilevel import evaluate_along, outer_minimizer, ridge_task
-    task = ridge_task(A, b, A_val, b_val)
-    us = np.linspace(-10.0, 10.0, 65)
-    i = int(np.argmin(evaluate_along(task.value, us)))
-    reference = outer_minimizer(task.hypergradient, us[max(i - 1, 0)], us[min(i + 1, 64)])
-    return report("optimal_log_weight", abs(float(answer) - reference) <= tol,
-                  "minimize the closed-form validation loss h(u), e.g. on a fine grid or "
-                  "by finding the zero of its hypergradient")
-
-
-__all__ += ["ridge_hypergradient", "adjoint_hypergradient", "one_step_hypergradient",
-            "one_step_criticality", "transient_peak", "optimal_log_weight"]
 
 
 # --- Chapter 3: the curse of unrolling --------------------------------------------
@@ -323,18 +209,18 @@ def _near(answer, reference, rel, absolute):
     return abs(float(answer) - float(reference)) <= max(rel * abs(float(reference)), absolute)
 
 
-def curse_peak(rho, answer):
+def ch3_curse_peak(rho, answer):
     r"""Chapter 3: the iteration k maximizing the curse term :math:`k\rho^k` of Theorem 7.
 
     Reference: :func:`unrolling.curse.curse_peak` (direct search over integers). The
     real maximizer and its integer neighbours are accepted (within 1).
     """
     from .curse import curse_peak as reference
-    return report("curse_peak", _near(answer, reference(rho), 0.0, 1.0),
+    return _report("ch3_curse_peak", _near(answer, reference(rho), 0.0, 1.0),
                   "set the derivative of log(k) + k log(rho) to zero")
 
 
-def largest_monotone_step(problem, u, x0, num_steps, answer):
+def ch3_monotone_step(problem, u, x0, num_steps, answer):
     r"""Chapter 3: the largest gradient-descent step whose forward-mode error is
     non-increasing over ``num_steps`` iterations on ``problem`` at ``u`` from ``x0``.
 
@@ -343,12 +229,12 @@ def largest_monotone_step(problem, u, x0, num_steps, answer):
     """
     from .curse import largest_monotone_step as reference
     h, resolution = reference(problem, u, x0, num_steps)
-    return report("largest_monotone_step", _near(answer, h, 0.01, 2.0 * float(resolution)),
+    return _report("ch3_monotone_step", _near(answer, h, 0.01, 2.0 * float(resolution)),
                   "scan step sizes between sqrt(2)/L and 2/L and test whether the error "
                   "curve ever increases")
 
 
-def ridge_gamma(step_size, answer):
+def ch3_ridge_gamma(step_size, answer):
     r"""Chapter 3: the constant Γ of Mehmood et al.'s Lemma 6 for gradient descent with
     step ``step_size`` on ridge regression in its weight u.
 
@@ -362,12 +248,12 @@ def ridge_gamma(step_size, answer):
     problem = ridge(np.cos(np.arange(48.0)).reshape(12, 4), np.sin(np.arange(12.0)))
     update = gradient_descent(problem.f, step_size)
     reference = float(np.max(lemma6_ratios(problem, update, np.zeros(4), 0.1, 20)))
-    return report("ridge_gamma", _near(answer, reference, 1e-6, 0.0),
+    return _report("ch3_ridge_gamma", _near(answer, reference, 1e-6, 0.0),
                   "which of M_x, M_u and the bound on D_u A vanish when the Hessian does "
                   "not depend on x?")
 
 
-def chebyshev_peak(L, mu, answer):
+def ch3_chebyshev_peak(L, mu, answer):
     r"""Chapter 3: the iteration t at which Scieur et al.'s Chebyshev bound (Thm 3, G = 0)
     is largest, for the spectrum [mu, L].
 
@@ -379,11 +265,11 @@ def chebyshev_peak(L, mu, answer):
     from .bounds import scieur_chebyshev
     t = np.arange(int(20 * np.sqrt(float(L) / float(mu))) + 10)
     reference = int(np.argmax(np.asarray(scieur_chebyshev(t, L, mu, 1.0, 0.0))))
-    return report("chebyshev_peak", _near(answer, reference, 0.05, 1.0),
+    return _report("ch3_chebyshev_peak", _near(answer, reference, 0.05, 1.0),
                   "maximize t**2 * xi**t: its logarithm has derivative 2/t + log(xi)")
 
 
-def top_component_peak(L, mu, answer):
+def ch3_top_component_peak(L, mu, answer):
     r"""Chapter 3: for gradient descent with step 2/(L + mu), the iteration t maximizing the
     top eigenvalue's Jacobian factor :math:`|(1 - hL)^{t-1}(1 + (t-1)hL)|`.
 
@@ -394,13 +280,9 @@ def top_component_peak(L, mu, answer):
     h, T = 2.0 / (float(L) + float(mu)), int(20 * float(L) / float(mu)) + 10
     factor, _ = jacobian_factors(*gd_residual(h, T, jnp.asarray([float(L)])), jnp.asarray([float(L)]))
     reference = int(np.argmax(np.abs(np.asarray(factor[:, 0]))))
-    return report("top_component_peak", _near(answer, reference, 0.03, 1.0),
+    return _report("ch3_top_component_peak", _near(answer, reference, 0.03, 1.0),
                   "with h = 2/(L + mu), |1 - hL| = (L - mu)/(L + mu); maximize "
                   "rho**(t-1) * (1 + (t-1) h L) as for the curse term")
-
-
-__all__ += ["curse_peak", "largest_monotone_step", "ridge_gamma", "chebyshev_peak",
-            "top_component_peak"]
 
 
 # --- Chapter 4: truncation and one-step differentiation ----------------------------
@@ -414,7 +296,7 @@ def ch4_reallocation(K, T, omega, answer):
     from .budget import reallocate
     reference = reallocate(K, T, omega)
     ok = np.shape(answer) == (2,) and tuple(int(a) for a in answer) == reference
-    return report("ch4_reallocation", ok, "the freed budget is omega * T algorithm steps; "
+    return _report("ch4_reallocation", ok, "the freed budget is omega * T algorithm steps; "
                   "K' - T' must still equal K - T")
 
 
@@ -431,7 +313,7 @@ def ch4_monotone_start(rho, gamma_, e0, edot0, answer, k_max=5000):
         values = np.asarray(theorem8(k, T, rho, gamma_, e0, edot0))
         return bool(np.all(np.diff(values) <= 1e-12 * values[:-1]))
     reference = next(T for T in range(10 * k_max) if monotone(T))
-    return report("ch4_monotone_start", int(answer) == reference,
+    return _report("ch4_monotone_start", int(answer) == reference,
                   "the bound increases at k = 0 -> 1 exactly when "
                   "rho**T' * Gamma * e0 > (1 - rho) * edot0; check the later k too")
 
@@ -443,7 +325,7 @@ def ch4_relaxed_optimum(K, omega, rho, gamma_, e0, edot0, answer):
     """
     from .bounds import optimal_truncation_relaxed
     reference = float(optimal_truncation_relaxed(K, omega, rho, gamma_, e0, edot0))
-    return report("ch4_relaxed_optimum", abs(float(answer) - reference) <= 1e-3 * K,
+    return _report("ch4_relaxed_optimum", abs(float(answer) - reference) <= 1e-3 * K,
                   "h'(T) is increasing (h is convex): bisect on its sign, and check the "
                   "end points 0 and K")
 
@@ -457,7 +339,7 @@ def ch4_k_step_jacobian(update, x0, u, num_steps, k, answer):
     from .derivatives import forward_mode
     reference = np.asarray(jax.jit(lambda u_: forward_mode(update, x0, u_, num_steps,
                                                            start=num_steps - k)[-1])(u))
-    return report("ch4_k_step_jacobian", _close_squeezed(answer, reference),
+    return _report("ch4_k_step_jacobian", _close_squeezed(answer, reference),
                   _shape_hint(answer, reference, "run K - k steps on lax.stop_gradient(u), "
                               "then k steps on u, and take jax.jacfwd of that function"))
 
@@ -473,7 +355,7 @@ def ch4_memory_slope(update, x0, u, num_steps, w, answer):
     half = num_steps // 2
     full = reverse_memory_bytes(update, x0, u, num_steps, 0, w)
     reference = (full - reverse_memory_bytes(update, x0, u, num_steps, half, w)) / half
-    return report("ch4_memory_slope", abs(float(answer) - reference) <= 0.05 * reference,
+    return _report("ch4_memory_slope", abs(float(answer) - reference) <= 0.05 * reference,
                   "compile reverse_mode for two truncation indices and divide the difference "
                   "of memory_analysis() sizes by the difference of differentiated steps")
 
@@ -489,9 +371,124 @@ def ch4_convergence_order(errors, answer):
     if len(e) < 3:
         raise ValueError("need at least three finite errors above 1e-13")
     reference = np.log(e[2] / e[1]) / np.log(e[1] / e[0])
-    return report("ch4_convergence_order", abs(float(answer) - reference) <= 0.25,
+    return _report("ch4_convergence_order", abs(float(answer) - reference) <= 0.25,
                   "compare log(e_{k+1}/e_k) with log(e_k/e_{k-1}) before rounding errors")
 
 
-__all__ += ["ch4_reallocation", "ch4_monotone_start", "ch4_relaxed_optimum",
-            "ch4_k_step_jacobian", "ch4_memory_slope", "ch4_convergence_order"]
+# --- Chapter 5: warm-starting and bilevel optimization ----------------------------
+
+def ch5_ridge_hypergradient(A, b, A_val, b_val, u, answer):
+    r"""Chapter 5: the exact hypergradient :math:`\nabla h(u)` of the validation loss
+    :math:`\tfrac12\|A_{val}x^*(u) - b_{val}\|^2` for ridge with weight :math:`e^u`.
+
+    Reference: ``hypergradient`` of :func:`unrolling.bilevel.ridge_task` (the closed
+    forms of :func:`unrolling.problems.ridge` and the chain rule).
+    """
+    from .bilevel import ridge_task
+    reference = np.asarray(ridge_task(A, b, A_val, b_val).hypergradient(jnp.asarray(u)))
+    return _report("ch5_ridge_hypergradient", _close_squeezed(answer, reference),
+                  _shape_hint(answer, reference, "chain rule: Dx*(u)^T A_val^T (A_val x* - b_val) "
+                              "with Dx*(u) = -e^u (A^T A + e^u I)^{-1} x*(u)"))
+
+
+def _as_partial(fn):
+    """A function as a ``jax.tree_util.Partial`` so that it can be passed to a jitted helper."""
+    from jax.tree_util import Partial
+    return fn if isinstance(fn, Partial) else Partial(fn)
+
+
+@jax.jit
+def _adjoint_reference(update, outer_loss, x, u):
+    grad_x, grad_u = jax.grad(outer_loss, argnums=(0, 1))(x, u)
+    return ravel_pytree(grad_u)[0] + implicit_jacobian(update, x, u, w=grad_x)
+
+
+def ch5_adjoint_hypergradient(update, outer_loss, x, u, answer):
+    r"""Chapter 5: the implicit hypergradient at ``x``:
+    :math:`\nabla_u\ell + C^\top y` with :math:`(I - B)^\top y = \nabla_x \ell(x, u)`.
+
+    Reference: :func:`unrolling.implicit_jacobian` with the cotangent
+    :math:`w = \nabla_x\ell(x, u)`, plus :math:`\nabla_u \ell(x, u)`.
+    """
+    reference = np.asarray(_adjoint_reference(_as_partial(update), _as_partial(outer_loss),
+                                              x, u))
+    return _report("ch5_adjoint_hypergradient", _close_squeezed(answer, reference),
+                  _shape_hint(answer, reference, "solve the adjoint system (I - B)^T y = "
+                              "grad_x ell with B = d_x A at x, then form C^T y (+ grad_u ell)"))
+
+
+@partial(jax.jit, static_argnums=4)
+def _one_step_reference(update, outer_loss, x0, u, num_steps):
+    unravel = ravel_pytree(x0)[1]
+    xs = iterate(update, x0, u, num_steps)
+    x_prev, x_K = unravel(xs[-2]), unravel(xs[-1])
+    grad_x, grad_u = jax.grad(outer_loss, argnums=(0, 1))(x_K, u)
+    return ravel_pytree(grad_u)[0] + one_step_jacobian(update, x_prev, u, w=grad_x)
+
+
+def ch5_one_step_hypergradient(update, outer_loss, x0, u, num_steps, answer):
+    r"""Chapter 5: Bolte et al.'s one-step hypergradient (eq. 10) after K = ``num_steps``
+    steps from ``x0``: :math:`C_{K-1}^\top \nabla_x\ell(x^{(K)}, u) + \nabla_u\ell(x^{(K)}, u)`.
+
+    Reference: :func:`unrolling.one_step_jacobian` at :math:`x^{(K-1)}` (from
+    :func:`unrolling.iterate`) with the cotangent :math:`\nabla_x\ell(x^{(K)}, u)`.
+    """
+    if num_steps < 1:
+        raise ValueError(f"num_steps must be >= 1, got {num_steps}")
+    reference = np.asarray(_one_step_reference(_as_partial(update), _as_partial(outer_loss),
+                                               x0, u, int(num_steps)))
+    return _report("ch5_one_step_hypergradient", _close_squeezed(answer, reference),
+                  _shape_hint(answer, reference, "stop the gradient through all inner steps "
+                              "but the last one, then differentiate ell(x^(K), u) in u"))
+
+
+def ch5_criticality_constants(constants, M, k, answer):
+    r"""Chapter 5: the pair (ε, α_max) of Bolte et al. Cor. 5 for ``constants`` (a dict
+    rho, L_F, L_J, l_g, l_grad), start residual bound M and k inner steps.
+
+    Reference: :func:`unrolling.bounds.one_step_criticality` and
+    1 / :func:`unrolling.bounds.one_step_smoothness`.
+    """
+    from .bounds import one_step_criticality as eps_fn, one_step_smoothness
+    reference = np.array([eps_fn(**constants, M=M, k=k), 1.0 / one_step_smoothness(**constants)])
+    return _report("ch5_criticality_constants", _close(np.ravel(np.asarray(answer, dtype=float)),
+                                                 reference, rtol=1e-6),
+                  "ε = ρ/(1-ρ) (L_F l_g + (L_J l_g + L_F l_grad) M ρ^(k-2)); "
+                  "α_max is one over "
+                  "the Lipschitz constant of the hypergradient (proof of Cor. 5)")
+
+
+def ch5_transient_peak(rho, answer):
+    r"""Chapter 5: the integer k >= 1 maximizing the transient factor :math:`k\rho^{k-1}`.
+
+    Reference: the argmax of :math:`k\rho^{k-1}` evaluated on every k up to well past
+    :math:`1/(1-\rho)`; ties (when :math:`1/(1-\rho)` is an integer k, k - 1 and k tie)
+    accept both.
+    """
+    rho = float(rho)
+    if not 0.0 < rho < 1.0:
+        raise ValueError(f"rho must lie in (0, 1), got {rho}")
+    k = np.arange(1, int(10 / (1 - rho)) + 2)
+    factor = k * rho ** (k - 1.0)
+    best = k[np.isclose(factor, factor.max(), rtol=1e-12, atol=0.0)]
+    ok = np.ndim(answer) == 0 and float(answer) in best.astype(float)
+    return _report("ch5_transient_peak", ok, "compare (k+1) ρ^k with k ρ^(k-1): the factor grows "
+                  "while (k+1)/k > 1/ρ")
+
+
+def ch5_optimal_log_weight(A, b, A_val, b_val, answer, tol=1e-3):
+    r"""Chapter 5: the log ridge weight :math:`u^* = \arg\min_u h(u)` on validation data,
+    to ``tol``.
+
+    Reference: :func:`unrolling.bilevel.outer_minimizer` (the zero of the closed-form
+    hypergradient of :func:`unrolling.bilevel.ridge_task`), bracketed around the best
+    point of a grid on [-10, 10].
+    """
+    from .bilevel import evaluate_along, outer_minimizer, ridge_task
+    task = ridge_task(A, b, A_val, b_val)
+    us = np.linspace(-10.0, 10.0, 65)
+    i = int(np.argmin(evaluate_along(task.value, us)))
+    reference = outer_minimizer(task.hypergradient, us[max(i - 1, 0)], us[min(i + 1, 64)])
+    return _report("ch5_optimal_log_weight", abs(float(answer) - reference) <= tol,
+                  "minimize the closed-form validation loss h(u), e.g. on a fine grid or "
+                  "by finding the zero of its hypergradient")
