@@ -1,6 +1,6 @@
 """The full App. C truncation sweep of Mehmood et al. (issue 5): time, memory, results.
 
-``unrolling.truncation.full_sweep`` at the paper's scale: least squares with
+``unrolling.truncation._full_sweep`` at the paper's scale: least squares with
 M = 50, N in {2, 5, 10, 20, 30, 40}, steps 2/(L+m) and 1/(3L), truncation fractions
 T/K in {0, 0.1, ..., 0.8}, omega = 3, 100 draws, medians (chapter 4 runs a subset).
 Prints the wall-clock and CPU time of the whole sweep and the process's peak
@@ -33,7 +33,7 @@ BUDGET_S, BUDGET_GB = 60.0, 2.0
 def main(draws=100, out=None):
     key = jax.random.PRNGKey(0)
     start, start_cpu = time.perf_counter(), time.process_time()
-    results = truncation.full_sweep(key, num_draws=draws)
+    results = truncation._full_sweep(key, num_draws=draws)
     wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20   # KiB on Linux
     ok = wall <= BUDGET_S and peak_gb <= BUDGET_GB

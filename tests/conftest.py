@@ -1,9 +1,11 @@
-"""Strict numerics for every test: float64, no implicit rank promotion, warnings are errors."""
+"""Strict numerics for every test: float64, no implicit rank or dtype promotion, warnings are
+errors (pyproject.toml)."""
 import jax
 import pytest
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")
+jax.config.update("jax_numpy_dtype_promotion", "strict")
 
 
 @pytest.fixture

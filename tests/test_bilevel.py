@@ -312,7 +312,7 @@ def test_invalid_estimator_arguments_and_shapes(task):
 # ------------------------------------------------------------------ hypergradient_path
 def test_hypergradient_path_matches_grad_through_the_loop(task):
     x0, u, K = jnp.ones(N), jnp.asarray(0.3), 12
-    path_fn = jax.jit(bl.hypergradient_path, static_argnames=("num_steps", "start"))
+    path_fn = jax.jit(bl._hypergradient_path, static_argnames=("num_steps", "start"))
     path = path_fn(task.update, task.outer_loss, x0, u, num_steps=K)
     assert path.shape == (K + 1, 1)
     for k in (1, K):

@@ -278,7 +278,7 @@ def test_relaxed_truncation_is_convex_and_near_the_integer_optimum(K, omega, rho
 def test_scieur_gd_dominates_gd_jacobian_error(seed, u, frac, kind, x0_kind):
     r = measure(seed, u, frac, x0_kind, kind)
     t = np.arange(K + 1)
-    bound = bounds.scieur_gd(t, r["alpha"], r["L"], r["mu"], r["jac0_err"], r["G"])
+    bound = bounds._scieur_gd(t, r["alpha"], r["L"], r["mu"], r["jac0_err"], r["G"])
     # p = 1: the Frobenius norm of the Jacobian error is its operator norm.
     ok, gap = dominated(r["edot"][0], bound, r["jac0_err"] + r["G"] + 1.0)
     assert ok, gap
@@ -291,12 +291,12 @@ def test_scieur_corollary1_closed_forms(seed, u, kind, x0_kind):
     short = measure(seed, u, 1.0, x0_kind, kind)                        # h = 1/L
     L, mu, jac0, G = short["L"], short["mu"], short["jac0_err"], short["G"]
     short_form = bounds.scieur_gd_short_step(t, L, mu, jac0, G)
-    np.testing.assert_allclose(short_form, bounds.scieur_gd(t, 1 / L, L, mu, jac0, G),
+    np.testing.assert_allclose(short_form, bounds._scieur_gd(t, 1 / L, L, mu, jac0, G),
                                rtol=1e-10, atol=1e-300)
     assert dominated(short["edot"][0], short_form, jac0 + G + 1.0)[0]
     long = measure(seed, u, 2 * L / (L + mu), x0_kind, kind)            # h = 2/(L+mu)
     long_form = bounds.scieur_gd_long_step(t, L, mu, jac0, G)
-    assert dominated(bounds.scieur_gd(t, 2 / (L + mu), L, mu, jac0, G), long_form, 1e-300)[0]
+    assert dominated(bounds._scieur_gd(t, 2 / (L + mu), L, mu, jac0, G), long_form, 1e-300)[0]
     assert dominated(long["edot"][0], long_form, jac0 + G + 1.0)[0]
 
 
@@ -304,7 +304,7 @@ def test_scieur_corollary1_closed_forms(seed, u, kind, x0_kind):
 @given(kappa=st.floats(1e-3, 0.9), frac=st.floats(0.01, 1.0), jac0=st.floats(1e-3, 10.0))
 def test_scieur_corollary2_monotone_for_step_below_sqrt2_over_L(kappa, frac, jac0):
     L = 1.0
-    bound = np.asarray(bounds.scieur_gd(np.arange(200), frac * np.sqrt(2) / L, L, kappa * L,
+    bound = np.asarray(bounds._scieur_gd(np.arange(200), frac * np.sqrt(2) / L, L, kappa * L,
                                         jac0, 0.0))
     assert np.all(np.diff(bound) <= 1e-12 * bound[:-1])
 
@@ -314,7 +314,7 @@ def test_scieur_corollary2_fails_above_sqrt2_over_L(key):
     and so does the measured error when Dx* lies along the top eigenvector."""
     lam = jnp.array([0.01, 0.1, 0.5, 1.0])
     h = 1.6 / lam[-1]
-    bound = bounds.scieur_gd(np.arange(4), h, lam[-1], lam[0], 1.0, 0.0)
+    bound = bounds._scieur_gd(np.arange(4), h, lam[-1], lam[0], 1.0, 0.0)
     assert bound[2] > 1.5 * bound[1]
 
     @jax.jit

@@ -80,7 +80,7 @@ def test_quadratic_error_curves_match_generic_error_curves(flat, method):
         from unrolling import chebyshev
         update, init = chebyshev(problem.f, float(lam[-1]), float(lam[0]))
         state = init(x0)
-    slow = curse.error_curves(problem, update, state, 0.0, K, reverse=False)
+    slow = curse._error_curves(problem, update, state, 0.0, K, reverse=False)
     for name in ("iterate", "forward", "objective"):
         np.testing.assert_allclose(getattr(fast, name), getattr(slow, name), rtol=1e-7,
                                    atol=1e-10 * float(np.max(getattr(slow, name))))
@@ -90,7 +90,7 @@ def test_reverse_curve_is_late_start_forward(flat):
     """reverse[k] is the error of the derivative through steps k..K-1 only (truncation)."""
     problem, lam, H0, c = flat
     update = gradient_descent(problem.f, 1.9)
-    curves = curse.error_curves(problem, update, jnp.zeros(12), 0.0, 30)
+    curves = curse._error_curves(problem, update, jnp.zeros(12), 0.0, 30)
     for k in (0, 7, 29):
         late = forward_mode(update, jnp.zeros(12), 0.0, 30, start=k)[-1]
         expected = float(jnp.linalg.norm(late - problem.jacobian(0.0)))
@@ -206,7 +206,7 @@ def test_with_solution_gd_curves_and_hessian_eigenvalues():
                                rtol=1e-10)
     steps = [0.1, 2 / (curv[0] + curv[-1])]
     runs = curse.gd_curves(fixed, jnp.zeros(4), u, steps, 40)
-    reference = jax.jit(lambda h: curse.error_curves(
+    reference = jax.jit(lambda h: curse._error_curves(
         fixed, gradient_descent(fixed.f, h), jnp.zeros(4), u, 40, reverse=False))
     for step, run in zip(steps, runs):
         expected = reference(step).forward
@@ -218,7 +218,7 @@ def test_huber_curves_converge_to_the_implicit_jacobian():
     A, b = data.huber_instance(jax.random.PRNGKey(6), 40, 6)
     u = 0.03 * float(jnp.linalg.norm(A, 2)) ** 2
     step = 1 / (float(jnp.linalg.norm(A, 2)) ** 2 + u)
-    curves, ratios = curse.huber_curves(A, b, 0.5, u, jnp.zeros(6), step, 400, gamma_steps=50)
+    curves, ratios = curse._huber_curves(A, b, 0.5, u, jnp.zeros(6), step, 400, gamma_steps=50)
     assert curves.forward[-1] < 1e-4 * curves.forward[0]
     assert np.all(np.isfinite(ratios)) and ratios.min() > 0
 
@@ -267,7 +267,7 @@ def test_scieur_gradient_descent_bounds_dominate(start, seed, step_fraction):
     problem, u, L_, m, x0, h, run = _gd_ridge_run(seed, step_fraction, start)
     jac0, G = curse.scieur_constants(problem, u, x0)
     t = np.arange(K + 1)
-    assert dominated(run.forward, bounds.scieur_gd(t, h, L_, m, jac0, G), jac0 + G)
+    assert dominated(run.forward, bounds._scieur_gd(t, h, L_, m, jac0, G), jac0 + G)
     A, b, H0, c = _ridge_data(seed)
     for step, bound in ((1 / L_, bounds.scieur_gd_short_step),
                         (2 / (L_ + m), bounds.scieur_gd_long_step)):
@@ -330,7 +330,7 @@ def test_invalid_arguments_are_rejected(flat):
 def test_derivative_errors_of_the_reverse_curve_use_the_same_norm(flat):
     problem, lam, H0, c = flat
     update = gradient_descent(problem.f, 1.0)
-    curves = curse.error_curves(problem, update, jnp.zeros(12), 0.0, 10, norm="op")
+    curves = curse._error_curves(problem, update, jnp.zeros(12), 0.0, 10, norm="op")
     fwd = errors.derivative_errors(forward_mode(update, jnp.zeros(12), 0.0, 10),
                                    problem.jacobian(0.0), "op")
     np.testing.assert_allclose(curves.forward, fwd, rtol=1e-12)

@@ -236,9 +236,9 @@ def test_implicit_jacobian_is_the_least_squares_closed_form():
         x_star = problem.x_star(u)
         return dict(jac=implicit_jacobian(update, x_star, u), closed=problem.jacobian(u),
                     jvp=implicit_jacobian(update, x_star, u, v=v),
-                    closed_jvp=problems.least_squares_jvp(u, v),
+                    closed_jvp=zoo.least_squares_jvp(u, v),
                     vjp=implicit_jacobian(update, x_star, u, w=w),
-                    closed_vjp=ravel_pytree(problems.least_squares_vjp(u, w))[0])
+                    closed_vjp=ravel_pytree(zoo.least_squares_vjp(u, w))[0])
     r = evaluate(compare, u, V_DIR, W_DIR)
     close(r["jac"], r["closed"])
     close(r["jvp"], r["closed_jvp"])
@@ -502,6 +502,7 @@ def test_zero_steps_and_full_truncation():
 # --- the estimator values: one vocabulary, each with its JVP and VJP ------------------------
 
 from unrolling import Implicit, OneStep, Truncated, Unrolled  # noqa: E402
+import zoo  # noqa: E402  (tests/zoo.py)
 
 LS_SETUP = (lambda: (gradient_descent(problems.least_squares().f, 1.0 / LS_L), jnp.zeros(N),
                      (jnp.asarray(A_DATA), jnp.asarray(B_DATA))))

@@ -12,6 +12,7 @@ from jax.flatten_util import ravel_pytree
 
 from unrolling import problems
 from unrolling import data
+import zoo  # noqa: E402  (tests/zoo.py)
 
 M, N = 12, 4
 A_DATA, B_DATA = (np.asarray(a) for a in data.least_squares_instance(
@@ -92,8 +93,8 @@ def test_least_squares_jvp_and_vjp_contract_the_jacobian():
 
     def compute(u, v, w):
         jac = problems.least_squares().jacobian(u)
-        return (problems.least_squares_jvp(u, v), jac @ ravel_pytree(v)[0],
-                problems.least_squares_vjp(u, w), w @ jac)
+        return (zoo.least_squares_jvp(u, v), jac @ ravel_pytree(v)[0],
+                zoo.least_squares_vjp(u, w), w @ jac)
     jvp, jac_v, (grad_A, grad_b), w_jac = evaluate(compute, u, v, w)
     close(jvp, jac_v)
     assert grad_A.shape == (M, N) and grad_b.shape == (M,)

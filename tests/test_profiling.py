@@ -29,7 +29,7 @@ def test_estimators_compute_the_library_derivatives(setup):
     update, x0, u, v, w = setup
     K = 15
     est = profiling.estimators(update, x0, u, K, v=v, w=w)
-    assert tuple(est) == profiling.ESTIMATORS
+    assert tuple(est) == profiling._ESTIMATORS
     xs = U.iterate(update, x0, u, K)
     expected = {
         "solve": xs[-1],
@@ -61,7 +61,7 @@ def test_estimators_validate_arguments(setup):
     with pytest.raises(ValueError, match="v must have"):
         profiling.estimators(update, x0, u, 5, v=jnp.ones(3))
     with pytest.raises(ValueError, match="repeats"):
-        profiling.median_time(jnp.sin, 1.0, repeats=0)
+        profiling._median_time(jnp.sin, 1.0, repeats=0)
 
 
 def test_profile_returns_positive_finite_times_and_bytes(setup):
@@ -69,15 +69,15 @@ def test_profile_returns_positive_finite_times_and_bytes(setup):
     steps = (2, 6)
     prof = profiling.profile_estimators(update, x0, u, steps, v=v, w=w, repeats=2)
     np.testing.assert_array_equal(prof.steps, steps)
-    assert tuple(prof.seconds) == tuple(prof.bytes) == profiling.ESTIMATORS
-    for name in profiling.ESTIMATORS:
+    assert tuple(prof.seconds) == tuple(prof.bytes) == profiling._ESTIMATORS
+    for name in profiling._ESTIMATORS:
         assert prof.seconds[name].shape == prof.bytes[name].shape == (len(steps),)
         assert all(math.isfinite(t) and t > 0 for t in prof.seconds[name]), name
         assert all(b > 0 for b in prof.bytes[name]), name
 
 
 def test_median_time_is_positive_and_finite():
-    t = profiling.median_time(jax.jit(jnp.sin), jnp.ones(3), repeats=3)
+    t = profiling._median_time(jax.jit(jnp.sin), jnp.ones(3), repeats=3)
     assert math.isfinite(t) and t > 0
 
 
@@ -85,7 +85,7 @@ def test_peak_memory_of_compiled_equals_peak_memory_of_function(setup):
     update, x0, u, v, w = setup
     fn = profiling.estimators(update, x0, u, 20, v=v, w=w)["reverse"]
     compiled = jax.jit(fn).lower(u).compile()
-    assert profiling.peak_memory(compiled) == profiling.peak_memory(fn, u) > 0
+    assert profiling._peak_memory(compiled) == profiling._peak_memory(fn, u) > 0
 
 
 def test_reverse_memory_grows_with_K_and_the_others_do_not(setup):
@@ -93,7 +93,7 @@ def test_reverse_memory_grows_with_K_and_the_others_do_not(setup):
     (n numbers) per step; solve, forward, implicit and one-step keep O(1) in K."""
     update, x0, u, v, w = setup
     K1, K2, n = 50, 400, 3
-    mem = {K: {name: profiling.peak_memory(fn, u)
+    mem = {K: {name: profiling._peak_memory(fn, u)
                for name, fn in profiling.estimators(update, x0, u, K, v=v, w=w).items()}
            for K in (K1, K2)}
     itemsize = jnp.zeros((), dtype=x0.dtype).dtype.itemsize
@@ -106,11 +106,11 @@ def test_compile_all_keeps_the_order_of_the_jobs():
     """Programs compiled in threads come back in job order and compute their own function."""
     x = jnp.linspace(0.1, 1.0, 5)
     fns = [jnp.sin, jnp.cos, jnp.exp, lambda y: y ** 3, jnp.log]
-    programs = profiling.compile_all([(fn, x) for fn in fns], workers=2)
+    programs = profiling._compile_all([(fn, x) for fn in fns], workers=2)
     for fn, program in zip(fns, programs):
         np.testing.assert_allclose(program(x), fn(x), rtol=1e-14)
 
 
 def test_compile_all_rejects_no_workers():
     with pytest.raises(ValueError, match="workers"):
-        profiling.compile_all([(jnp.sin, jnp.ones(2))], workers=0)
+        profiling._compile_all([(jnp.sin, jnp.ones(2))], workers=0)

@@ -10,6 +10,7 @@ from unrolling import _appendix_c
 from unrolling import (bounds, budget, data, forward_mode, problems, profiling, reverse_mode,
                        truncation)
 from unrolling.methods import gradient_descent
+import zoo  # noqa: E402  (tests/zoo.py)
 
 M_SMALL, N_SMALL, K_MAX, POINTS = 8, 3, 30, 5
 
@@ -33,10 +34,10 @@ def test_sweep_curves_equal_forward_and_reverse_mode(rule, seed):
     alpha = 2 / (lam[-1] + lam[0]) if rule == "optimal" else 1 / (3 * lam[-1])
     update = gradient_descent(problems.least_squares().f, alpha)
     x0 = jnp.zeros(N_SMALL)
-    jvp_star = problems.least_squares_jvp(u, v)
-    vjp_star = ravel_pytree(problems.least_squares_vjp(u, w))[0]
+    jvp_star = zoo.least_squares_jvp(u, v)
+    vjp_star = ravel_pytree(zoo.least_squares_vjp(u, w))[0]
     x_star = problems.least_squares().x_star(u)
-    K, _, T_prime, K_prime = truncation.appendix_c_plan(res.rho_star, max_K=K_MAX)
+    K, _, T_prime, K_prime = truncation._appendix_c_plan(res.rho_star, max_K=K_MAX)
     s = np.linspace(0.0, 1.0, POINTS)
     for j in (0, 3, 8):                                              # T = 0, 0.3K, 0.8K
         kp, tp = int(K_prime[0, j]), int(T_prime[0, j])
@@ -50,7 +51,7 @@ def test_sweep_curves_equal_forward_and_reverse_mode(rule, seed):
         np.testing.assert_allclose(res.reverse_err[j], e_rev[rev_idx], rtol=1e-9)
         np.testing.assert_allclose(res.forward_final[j], e_fwd[-1], rtol=1e-9)
         np.testing.assert_allclose(res.reverse_final[j], e_rev[-1], rtol=1e-9)
-        xs = jax.jit(lambda u_, n=kp: truncation.late_start_tangents(
+        xs = jax.jit(lambda u_, n=kp: truncation._late_start_tangents(
             update, x0, u_, v, jnp.zeros(1, int), jnp.zeros(1, int), n)[0])(u)
         np.testing.assert_allclose(res.iterate_final[j], jnp.linalg.norm(xs[-1] - x_star),
                                    rtol=1e-9)
@@ -69,7 +70,7 @@ def test_sweep_bound_dominates_every_draw():
 
 def test_plan_follows_the_paper_and_the_budget_rule():
     rho = np.array([0.5, 0.9, 0.999, 0.9999])
-    K, T, T_prime, K_prime = truncation.appendix_c_plan(rho, omega=3.0)
+    K, T, T_prime, K_prime = truncation._appendix_c_plan(rho, omega=3.0)
     expected_K = np.minimum(np.ceil(np.log(1e-3) / np.log(rho)), 1000).astype(int)
     np.testing.assert_array_equal(K, expected_K)
     np.testing.assert_array_equal(T[:, 0], 0)
@@ -78,7 +79,7 @@ def test_plan_follows_the_paper_and_the_budget_rule():
                                   np.broadcast_to(4 * K[:, None], T.shape))  # same cost
     assert budget.reallocate(500, 100, 3) == (800, 400)
     with pytest.raises(ValueError, match="rho_star"):
-        truncation.appendix_c_plan(np.array([1.0]))
+        truncation._appendix_c_plan(np.array([1.0]))
 
 
 def test_draws_are_nested_unit_and_in_range():

@@ -47,9 +47,8 @@ from .derivatives import (Implicit, OneStep, Truncated, Unrolled, forward_mode,
                           implicit_jacobian, iterate)
 from .methods import gradient_descent
 
-__all__ = ["History", "BilevelTask",
-           "hypergradient", "hypergradient_descent", "hypergradient_path",
-           "evaluate_along", "outer_minimizer", "ridge_task", "linear_task"]
+__all__ = ["hypergradient", "hypergradient_descent", "evaluate_along",
+           "outer_minimizer", "ridge_task", "linear_task"]
 
 
 def _check_estimator(estimator):
@@ -194,7 +193,7 @@ def hypergradient(update, outer_loss, x0, u, *, estimator, eps, max_inner):
     return d, x, int(K)
 
 
-class History(NamedTuple):
+class _History(NamedTuple):
     """Everything Algorithm 1 did, one row per outer step r = 0, ..., R-1.
 
     ``u`` has R + 1 rows (u^(0) ... u^(R)), flattened; ``hypergradient`` is (R, p);
@@ -257,7 +256,7 @@ def hypergradient_descent(update, outer_loss, x0, u0, *, step_size, num_outer, e
         leaves ``wall_time`` NaN. Both compute the same iterates.
 
     Returns:
-      A :class:`History`. Chapter 5.
+      A :class:`_History`. Chapter 5.
     """
     R = _validate.num_steps(num_outer, "num_outer")
     x0, u0 = _arrays(x0, u0)
@@ -291,7 +290,7 @@ def hypergradient_descent(update, outer_loss, x0, u0, *, step_size, num_outer, e
 
 
 def _history(rows, u_last, reference, estimator):
-    """Stack the per-step outputs of :func:`hypergradient_descent` into a History."""
+    """Stack the per-step outputs of :func:`hypergradient_descent` into a _History."""
     def flat(tree):  # the leaves, flattened and concatenated on the host
         return np.concatenate([np.ravel(np.asarray(leaf)) for leaf in jax.tree.leaves(tree)])
     cols = list(zip(*rows)) if rows else [()] * 7
@@ -303,7 +302,7 @@ def _history(rows, u_last, reference, estimator):
     if reference is not None and rows:
         refs = evaluate_along(reference, jax.tree.map(lambda *u: jnp.stack(u), *cols[6]))
         errors = np.linalg.norm(refs.reshape(ds.shape) - ds, axis=1)
-    return History(u=np.array(us), outer_loss=np.array(cols[4], dtype=float),
+    return _History(u=np.array(us), outer_loss=np.array(cols[4], dtype=float),
                    inner_steps=np.array(cols[2], dtype=int),
                    converged=np.array(cols[3], dtype=bool), hypergradient=ds,
                    x=np.array([flat(x) for x in cols[1]]),
@@ -312,7 +311,7 @@ def _history(rows, u_last, reference, estimator):
 
 def evaluate_along(fn, us):
     """``fn(u)`` at each outer iterate: ``us`` stacks them along a leading axis (e.g.
-    ``History.u[:, 0]`` for a scalar u). Returns the results flattened, one row each
+    ``_History.u[:, 0]`` for a scalar u). Returns the results flattened, one row each
     (shape (R,) for scalar results). Jit-compiled once per function and shapes."""
     out = _map(_as_partial(fn, "fn"), jax.tree.map(jnp.asarray, us))
     leaves = [np.asarray(leaf) for leaf in jax.tree.leaves(out)]
@@ -341,7 +340,7 @@ def outer_minimizer(hypergradient, lo, hi, tol=1e-10, num=65):
     return 0.5 * (lo + hi)
 
 
-def hypergradient_path(update, outer_loss, x0, u, num_steps, start=0):
+def _hypergradient_path(update, outer_loss, x0, u, num_steps, start=0):
     r"""Hypergradient estimates after each differentiated step, from forward mode.
 
     With :math:`\dot X^{(j)}` = ``forward_mode(update, x0, u, num_steps, start)[j]``
@@ -364,7 +363,7 @@ def hypergradient_path(update, outer_loss, x0, u, num_steps, start=0):
 
 
 # --------------------------------------------------------------------------- tasks
-class BilevelTask(NamedTuple):
+class _BilevelTask(NamedTuple):
     """A bilevel problem with its exact solution map and hypergradient (all ``Partial``)."""
     update: Partial          # (x, u) -> x, the inner map
     outer_loss: Partial      # (x, u) -> scalar, ell
@@ -426,7 +425,7 @@ def ridge_task(A, b, A_val, b_val, step_size=None):
                          f"{A.shape}, {b.shape}, {A_val.shape}, {b_val.shape}")
     alpha = 1.0 / jnp.linalg.norm(A, 2) ** 2 if step_size is None else step_size
     _validate.positive(alpha, "step_size")
-    return BilevelTask(update=Partial(_gd_step, Partial(_ridge_objective, A, b), alpha),
+    return _BilevelTask(update=Partial(_gd_step, Partial(_ridge_objective, A, b), alpha),
                        outer_loss=Partial(_validation_loss, A_val, b_val),
                        x_star=Partial(_ridge_x_star, A, b),
                        hypergradient=Partial(_ridge_hypergradient, A, b, A_val, b_val),
@@ -481,7 +480,7 @@ def linear_task(key, rho, num_features=5, num_params=2):
     C = draw[n * n:n * n + n * p].reshape(n, p)
     C = C / jnp.linalg.norm(C, 2)
     target = draw[n * n + n * p:]
-    task = BilevelTask(update=Partial(_gd_step, Partial(_linear_objective, H, C), 1.0),
+    task = _BilevelTask(update=Partial(_gd_step, Partial(_linear_objective, H, C), 1.0),
                        outer_loss=Partial(_pseudo_huber, target),
                        x_star=Partial(_linear_x_star, H, C),
                        hypergradient=Partial(_linear_hypergradient, H, C, target),

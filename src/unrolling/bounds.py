@@ -23,9 +23,9 @@ from . import _validate
 
 __all__ = ["gd_contraction", "iterate_bound", "gamma", "lemma4_bound", "theorem7",
            "theorem8", "truncation_objective", "optimal_truncation",
-           "optimal_truncation_relaxed", "scieur_gd", "scieur_gd_short_step",
-           "scieur_gd_long_step", "scieur_chebyshev", "scieur_lower", "one_step_bound",
-           "one_step_smoothness", "one_step_criticality", "criticality_bound"]
+           "optimal_truncation_relaxed", "scieur_gd_short_step", "scieur_gd_long_step",
+           "scieur_chebyshev", "scieur_lower", "one_step_bound", "one_step_smoothness",
+           "one_step_criticality", "criticality_bound"]
 
 
 def _k_rho_km1(k, rho):
@@ -160,7 +160,7 @@ def _gd_factors(t, h, lam):
 
 
 @jax.jit
-def scieur_gd(t, step_size, L, mu, jac0_err, G):
+def _scieur_gd(t, step_size, L, mu, jac0_err, G):
     r"""Scieur et al. Thm 2 for gradient descent with step h on a quadratic, spectrum in [mu, L]:
 
     .. math:: \|\partial x_t - \partial x_*\|_F \le
@@ -206,7 +206,7 @@ def scieur_chebyshev(t, L, mu, jac0_err, G):
               \|\partial x_0 - \partial x_*\|_F + \frac{2t^2}{L-\mu} G\Big\},
 
     from :math:`|T_t'| \le t^2` on [-1, 1] (the first factor is attained at λ = L); peaks near
-    :math:`t \approx 2/\sqrt\kappa`. ``jac0_err`` and ``G`` as in :func:`scieur_gd`."""
+    :math:`t \approx 2/\sqrt\kappa`. ``jac0_err`` and ``G`` as in :func:`_scieur_gd`."""
     kappa, t = mu / L, jnp.asarray(t, dtype=jnp.result_type(float))
     xi = (1 - jnp.sqrt(kappa)) / (1 + jnp.sqrt(kappa))
     return 2 / (xi**t + xi**-t) * (jnp.abs(2 * t**2 / (1 - kappa) - 1) * jac0_err

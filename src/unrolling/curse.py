@@ -33,12 +33,10 @@ from .errors import derivative_errors, iterate_errors
 from .methods import chebyshev, gradient_descent, heavy_ball
 
 
-__all__ = ["ErrorCurves", "error_curves", "quadratic_error_curves", "huber_curves",
-           "loss_comparison", "with_solution", "gd_curves", "hessian_eigenvalues",
-           "forward_jacobians", "quadratic_data", "scieur_constants",
-           "suboptimality", "eigen_errors", "Theorem7Constants", "gd_quadratic_constants",
-           "lemma6_ratios",
-           "largest_monotone_step", "curse_peak", "explorer_curves"]
+__all__ = ["ErrorCurves", "quadratic_error_curves", "loss_comparison", "with_solution",
+           "gd_curves", "hessian_eigenvalues", "forward_jacobians", "quadratic_data",
+           "scieur_constants", "eigen_errors", "gd_quadratic_constants",
+           "lemma6_ratios", "largest_monotone_step", "curse_peak", "explorer_curves"]
 
 
 class ErrorCurves(NamedTuple):
@@ -51,7 +49,7 @@ class ErrorCurves(NamedTuple):
     k_bar: Optional[jax.Array]     # argmin_k reverse[k]
 
 
-def error_curves(problem, update, x0, u, num_steps, reverse=True, norm="fro"):
+def _error_curves(problem, update, x0, u, num_steps, reverse=True, norm="fro"):
     r"""The three error sequences of one run, with :math:`\dot k` and :math:`\bar k`.
 
     Args:
@@ -79,7 +77,7 @@ def error_curves(problem, update, x0, u, num_steps, reverse=True, norm="fro"):
         U_bar = reverse_mode(update, x0, u, num_steps)[::-1, :n]   # index k = 0..K
         rev = derivative_errors(U_bar, jac, norm)
         k_bar = jnp.argmin(rev)
-    return ErrorCurves(e, fwd, rev, suboptimality(problem, xs, u), jnp.argmax(fwd), k_bar)
+    return ErrorCurves(e, fwd, rev, _suboptimality(problem, xs, u), jnp.argmax(fwd), k_bar)
 
 
 def _target_scale_problem(H0, c):
@@ -109,12 +107,12 @@ def _quadratic_error_curves(H0, c, x0, step_size, num_steps, u, momentum, method
     else:
         update, init = chebyshev(problem.f, problem.smoothness(u), problem.strong_convexity(u))
         state = init(x0)
-    return error_curves(problem, update, state, u, num_steps, reverse)
+    return _error_curves(problem, update, state, u, num_steps, reverse)
 
 
 def quadratic_error_curves(H0, c, x0, step_size, num_steps, u=0.0, momentum=0.0,
                            method="gd", reverse=True, parameter="ridge"):
-    r""":func:`error_curves` on :func:`unrolling.problems.quadratic` ``(H0, c)`` in its ridge
+    r""":func:`_error_curves` on :func:`unrolling.problems.quadratic` ``(H0, c)`` in its ridge
     weight u, as NumPy arrays. Compiled once per shape, ``num_steps``, ``method`` and
     ``reverse``: the data, x0, the step size, u and the momentum are traced, so a
     chapter's many runs share one compilation.
@@ -157,7 +155,7 @@ def with_solution(problem, u):
 
 
 def gd_curves(problem, x0, u, step_sizes, num_steps):
-    r""":func:`error_curves` (no reverse sweep) of gradient descent on any problem for
+    r""":func:`_error_curves` (no reverse sweep) of gradient descent on any problem for
     several step sizes, as one compiled program (a vmap over the steps): a list of
     :class:`ErrorCurves` of NumPy arrays, one per step size. For problems without a
     closed-form solution pass :func:`with_solution` first, so that the solver is not
@@ -165,7 +163,7 @@ def gd_curves(problem, x0, u, step_sizes, num_steps):
     K = _validate.num_steps(num_steps)
 
     def run(steps):
-        return jax.vmap(lambda h: error_curves(problem, gradient_descent(problem.f, h), x0, u,
+        return jax.vmap(lambda h: _error_curves(problem, gradient_descent(problem.f, h), x0, u,
                                                K, reverse=False))(steps)
     steps = jnp.asarray(step_sizes, dtype=jnp.result_type(float))
     out = jax.device_get(jax.jit(run, compiler_options=FAST_COMPILE)(steps))
@@ -183,25 +181,25 @@ def hessian_eigenvalues(problem, u):
 
 @functools.partial(jax.jit, static_argnames=("num_steps", "gamma_steps"),
                    compiler_options=FAST_COMPILE)
-def _huber_curves(A, b, delta, u, x0, step_size, num_steps, gamma_steps):
+def _huber_curves_core(A, b, delta, u, x0, step_size, num_steps, gamma_steps):
     problem = problems.huber_regression(A, b, delta)
     x_star = problem.x_star(u)                         # one Newton solve, shared below
     jac = -jnp.linalg.solve(jax.hessian(problem.f)(x_star, u), x_star)[:, None]
     problem = problem._replace(x_star=lambda _: x_star, jacobian=lambda _: jac)
     update = gradient_descent(problem.f, step_size)
-    return (error_curves(problem, update, x0, u, num_steps, reverse=False),
+    return (_error_curves(problem, update, x0, u, num_steps, reverse=False),
             _lemma6_ratios(problem, update, x0, u, gamma_steps))
 
 
-def huber_curves(A, b, delta, u, x0, step_size, num_steps, gamma_steps=200):
+def _huber_curves(A, b, delta, u, x0, step_size, num_steps, gamma_steps=200):
     r"""Gradient descent on :func:`unrolling.problems.huber_regression` ``(A, b, delta)``:
-    its :func:`error_curves` (no reverse sweep) and the measured Lemma 6 ratios
+    its :func:`_error_curves` (no reverse sweep) and the measured Lemma 6 ratios
     (:func:`lemma6_ratios`) over the first ``gamma_steps`` iterations, whose maximum is
     the smallest valid Γ along this run. ``delta``, ``u``, ``x0`` and the step are
     traced: one compilation serves every δ (chapter 3, the smoothness factor).
     Returns NumPy arrays.
     """
-    return jax.device_get(_huber_curves(A, b, delta, u, x0, step_size,
+    return jax.device_get(_huber_curves_core(A, b, delta, u, x0, step_size,
                                         _validate.num_steps(num_steps),
                                         _validate.num_steps(gamma_steps, "gamma_steps")))
 
@@ -210,7 +208,7 @@ def loss_comparison(A, b, u, deltas, num_steps):
     r"""Squared loss against smooth Huber losses, gradient descent from 0 (chapter 3).
 
     Runs :func:`quadratic_error_curves` on ridge regression ``(A, b)`` and
-    :func:`huber_curves` for each δ in ``deltas``, all at ridge weight u with the same
+    :func:`_huber_curves` for each δ in ``deltas``, all at ridge weight u with the same
     step :math:`\alpha = 2/(L + m)`, L and m being the squared loss's curvature bounds
     (L is also a valid bound for every Huber loss, whose curvature is at most the
     squared loss's).
@@ -228,7 +226,7 @@ def loss_comparison(A, b, u, deltas, num_steps):
     curves = {"squared loss": quadratic_error_curves(H0, c, x0, step, num_steps, u=u)}
     gammas = {}
     for delta in deltas:
-        curves[f"Huber, δ = {delta:g}"], ratios = huber_curves(A, b, delta, u, x0, step,
+        curves[f"Huber, δ = {delta:g}"], ratios = _huber_curves(A, b, delta, u, x0, step,
                                                                num_steps)
         gammas[delta] = float(ratios.max() / step)
     return curves, gammas
@@ -255,7 +253,7 @@ def scieur_constants(problem, u, x0):
     return tuple(float(v) for v in jax.jit(constants, compiler_options=FAST_COMPILE)(u))
 
 
-def suboptimality(problem, xs, u):
+def _suboptimality(problem, xs, u):
     r""":math:`f(x^{(k)}, u) - f(x^*(u), u)` for each row of ``xs``
     (Scieur et al. Fig. 1, right)."""
     x_star = problem.x_star(u)
@@ -276,7 +274,7 @@ def eigen_errors(H, derivs, reference):
     return jnp.abs(diff @ V)
 
 
-class Theorem7Constants(NamedTuple):
+class _Theorem7Constants(NamedTuple):
     """ρ, Γ, e0 and edot0 of Mehmood et al. Thm 7 for one run."""
     rho: jax.Array
     gamma: jax.Array
@@ -298,7 +296,7 @@ def gd_quadratic_constants(problem, u, step_size, x0):
     def constants(u_):
         L, m = problem.smoothness(u_), problem.strong_convexity(u_)
         x_star = problem.x_star(u_)
-        return Theorem7Constants(
+        return _Theorem7Constants(
             rho=bounds.gd_contraction(step_size, L, m),
             gamma=jnp.asarray(step_size, dtype=jnp.result_type(float)),
             e0=jnp.linalg.norm(jnp.ravel(x0) - jnp.ravel(x_star)),
@@ -419,7 +417,7 @@ def explorer_curves(key, step_scale, log10_cond, init_scale, num_steps=400, dim=
         x_star=lambda _: x_star, jacobian=lambda _: jac)
     d = jax.random.normal(key_d, (dim,))
     x0 = x_star + init_scale * jnp.linalg.norm(x_star) * d / jnp.linalg.norm(d)
-    curves = error_curves(problem, gradient_descent(problem.f, step_scale), x0, 0.0,
+    curves = _error_curves(problem, gradient_descent(problem.f, step_scale), x0, 0.0,
                           num_steps, reverse=False)
     rho = bounds.gd_contraction(step_scale, lam[-1], lam[0])
     e0, edot0 = jnp.linalg.norm(x0 - x_star), jnp.linalg.norm(jac)

@@ -16,7 +16,7 @@ from cycler import cycler
 
 from . import _live
 
-__all__ = ["COLORS", "use_style", "color", "new_figure", "curves", "panels",
+__all__ = ["COLORS", "use_style", "color", "curves", "panels",
            "contraction_factor_figure", "residual_polynomials_figure", "budget_figure",
            "sweep_figure", "estimator_errors_figure", "bilevel_history_figure",
            "strategy_figure"]
@@ -90,7 +90,7 @@ def _family(n):
     return [mpl.colormaps[_FAMILY_MAP](x) for x in np.linspace(0.0, 0.85, n)]
 
 
-def new_figure(ncols=1, nrows=1, width=None, height=None, **kwargs):
+def _new_figure(ncols=1, nrows=1, width=None, height=None, **kwargs):
     """``plt.subplots`` with the course's default size scaled to the grid: ``(fig, axes)``."""
     w, h = _STYLE["figure.figsize"]
     size = (width or w * (1 if ncols == 1 else 0.62 * ncols),
@@ -235,7 +235,7 @@ def curves(curves, bounds=None, marks=None, *, ax=None, dots=None, x=None, field
     Returns the Figure.
     """
     if ax is None:
-        _, ax = new_figure()
+        _, ax = _new_figure()
     if not isinstance(curves, dict):
         curves, result_marks = _from_result(curves)
         marks = {**result_marks, **(marks or {})}
@@ -274,9 +274,9 @@ def panels(specs, *, ncols=None, nrows=1, width=None, height=None, sharex=False,
     chapters 1, 3, 4 and 5): one dict of :func:`curves` arguments per panel in ``specs``;
     ``**common`` arguments are shared by all (a panel's own win); ``ylabel`` labels the
     left column; ``ncols`` (default: all in one row), ``nrows``, ``width``, ``height``,
-    ``sharex``, ``sharey`` as in :func:`new_figure`."""
+    ``sharex``, ``sharey`` as in :func:`_new_figure`."""
     ncols = ncols or len(specs) // nrows
-    fig, axes = new_figure(ncols, nrows, width=width, height=height, sharex=sharex,
+    fig, axes = _new_figure(ncols, nrows, width=width, height=height, sharex=sharex,
                            sharey=sharey, squeeze=False)
     for i, (ax, spec) in enumerate(zip(axes.flat, specs)):
         options = {**common, "ylabel": ylabel if i % ncols == 0 else "", **spec}
@@ -296,7 +296,7 @@ def contraction_factor_figure(spectra, num=400):
     level :math:`\rho = 1` once. A Figure with one axes and ``2 * len(spectra) + 1`` lines.
     """
     from .bounds import gd_contraction
-    fig, ax = new_figure()
+    fig, ax = _new_figure()
     ax.axhline(1.0, color=COLORS["bound"], linewidth=0.8)
     for (label, (L, mu)), c in zip(spectra.items(), _family(len(spectra))):
         L, mu = float(L), float(mu)
@@ -320,7 +320,7 @@ def residual_polynomials_figure(lam, panels, steps):
     with a 2 x len(panels) grid of axes.
     """
     lam = np.asarray(lam)
-    fig, axes = new_figure(len(panels), 2, sharex=True)
+    fig, axes = _new_figure(len(panels), 2, sharex=True)
     for j, (name, (P, dP)) in enumerate(panels.items()):
         P, dP = np.asarray(P), np.asarray(dP)
         for t, c in zip(steps, _family(len(steps))):
@@ -342,7 +342,7 @@ def budget_figure(K, Ts, omega):
     the label gives the cost :math:`K' + \omega(K' - T')`, the same for every T.
     """
     from .budget import reallocate
-    fig, ax = new_figure(height=0.45 * len(Ts) + 1.0)
+    fig, ax = _new_figure(height=0.45 * len(Ts) + 1.0)
     colors = _family(len(Ts))
     for i, (T, c) in enumerate(zip(Ts, colors)):
         K_p, T_p = reallocate(K, int(T), omega)
@@ -396,7 +396,7 @@ def sweep_figure(results):
     bound (grey crosses). Right: median reverse-mode errors over the sweep from
     :math:`K'` down to :math:`T'`, final errors at :math:`T'`.
     """
-    fig, axes = new_figure(2, len(results), width=8.0, height=2.6 * len(results) + 0.4,
+    fig, axes = _new_figure(2, len(results), width=8.0, height=2.6 * len(results) + 0.4,
                            squeeze=False, sharex=True)
     for row, res in zip(axes, results):
         rho = float(np.median(res.rho_star))
@@ -444,8 +444,8 @@ def estimator_errors_figure(errors, title=None):
     """
     panels, rows = (errors, (len(errors) + 1) // 2) if isinstance(errors, dict) else \
         ({title: errors}, 0)
-    fig, axes = new_figure(2, rows, width=8.0, height=2.7 * rows + 0.3, squeeze=False) \
-        if rows else new_figure(squeeze=False)
+    fig, axes = _new_figure(2, rows, width=8.0, height=2.7 * rows + 0.3, squeeze=False) \
+        if rows else _new_figure(squeeze=False)
     for ax, (name, errs) in zip(axes.flat, panels.items()):
         _estimator_panel(ax, errs, name)
     for ax in axes[:, 0]:
@@ -472,7 +472,7 @@ def bilevel_history_figure(runs, values, title=None, fig=None, ylims=None):
     and the layout solver would dominate its time. A run labelled after its estimator
     ("unrolled, warm") takes that estimator's colour; runs that share it differ in style.
 
-    ``runs``: dict label -> ``bilevel.History`` (with hypergradient errors); ``values``:
+    ``runs``: dict label -> ``bilevel._History`` (with hypergradient errors); ``values``:
     dict label -> exact :math:`h(u^{(r)})`, r = 0..R; ``title``: plain text; ``fig``: a
     figure this function drew for as many runs, updated in place; ``ylims``: None (fit
     the data) or fixed (low, high) per panel, the inner-iteration panel then log-scaled.
@@ -482,10 +482,10 @@ def bilevel_history_figure(runs, values, title=None, fig=None, ylims=None):
 
 def strategy_figure(runs, gaps):
     r"""Outer suboptimality ``gaps[label]`` (:math:`h(u^{(r)}) - h^\star`, r = 0..R) of each
-    run (dict label -> ``bilevel.History``) against wall time and against total inner
+    run (dict label -> ``bilevel._History``) against wall time and against total inner
     iterations (chapter 5); a label naming an estimator ("unrolled, cold") takes its colour.
     """
-    fig, axes = new_figure(2, sharey=True)
+    fig, axes = _new_figure(2, sharey=True)
     for (label, hist), style in zip(runs.items(), _run_styles(runs)):
         gap = np.maximum(np.asarray(gaps[label]), 1e-16)
         time_ms = 1e3 * np.concatenate([[0.0], np.cumsum(hist.wall_time)])

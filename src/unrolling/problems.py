@@ -19,9 +19,8 @@ from . import _jax, _validate
 from .derivatives import implicit_from_gradient
 from .methods import newton, newton_line_search
 
-__all__ = ["Problem", "quadratic", "ridge", "least_squares", "least_squares_jvp",
-           "least_squares_vjp", "logistic_regression", "spectral_quadratic",
-           "huber_regression", "weighted_logistic_regression", "weighted_ridge"]
+__all__ = ["Problem", "quadratic", "ridge", "least_squares", "logistic_regression",
+           "spectral_quadratic", "huber_regression", "weighted_logistic_regression", "weighted_ridge"]
 
 
 class Problem(NamedTuple):
@@ -116,23 +115,6 @@ def least_squares():
 
     return Problem(f, x_star, jacobian, lambda u: curvature(u)[0],
                    lambda u: curvature(u)[1])
-
-
-def least_squares_jvp(u, v):
-    """Closed-form :math:`Dx^*(u)[v]` for :func:`least_squares`, v = (dA, db)."""
-    (A, b), (dA, db) = u, v
-    x = jnp.linalg.solve(A.T @ A, A.T @ b)
-    r = b - A @ x
-    return jnp.linalg.solve(A.T @ A, dA.T @ r + A.T @ db - A.T @ (dA @ x))
-
-
-def least_squares_vjp(u, w):
-    """Closed-form :math:`w^\\top Dx^*(u)` for :func:`least_squares`, as (grad_A, grad_b)."""
-    A, b = u
-    x = jnp.linalg.solve(A.T @ A, A.T @ b)
-    r, y = b - A @ x, jnp.linalg.solve(A.T @ A, w)
-    Ay = A @ y
-    return (jnp.outer(r, y) - jnp.outer(Ay, x), Ay)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 3))  # compiled once per objective f

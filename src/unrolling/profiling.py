@@ -12,7 +12,7 @@ Bolte et al. (2023, Table 2) predict, for K iterations of a map F in
 
 :func:`estimators` builds the five computations as functions of u,
 :func:`profile_estimators` compiles each once per K, times it
-(:func:`median_time`) and reads its compiled memory (:func:`peak_memory`).
+(:func:`_median_time`) and reads its compiled memory (:func:`_peak_memory`).
 
 The loop here keeps only the current iterate (``lax.fori_loop`` with a static
 trip count, which JAX lowers to a ``lax.scan`` and so can reverse-differentiate),
@@ -35,12 +35,11 @@ from ._jax import FAST_COMPILE
 from .derivatives import (Implicit, OneStep, Unrolled, implicit_from_gradient, implicit_jacobian, one_step_jacobian,
                           truncated_solution)
 
-__all__ = ["ESTIMATORS", "Profile", "estimators", "median_time", "peak_memory",
-           "compile_all", "profile_estimators", "reverse_memory_bytes",
+__all__ = ["estimators", "profile_estimators", "reverse_memory_bytes",
            "forward_memory_bytes", "hypergradient_functions", "time_hypergradients"]
 
 #: Names of the five computations, in the order of Bolte et al.'s Table 2.
-ESTIMATORS = ("solve", "forward", "reverse", Implicit.name, OneStep.name)
+_ESTIMATORS = ("solve", "forward", "reverse", Implicit.name, OneStep.name)
 
 
 def _final_iterate(update, x0, u, num_steps):
@@ -68,7 +67,7 @@ def estimators(update, x0, u, num_steps, v=None, w=None):
       w: cotangent with the structure of x (default: all ones).
 
     Returns:
-      dict name -> function of u (in the order of :data:`ESTIMATORS`), to be jitted.
+      dict name -> function of u (in the order of :data:`_ESTIMATORS`), to be jitted.
       Chapter 2.
     """
     K = _validate.num_steps(num_steps)
@@ -93,7 +92,7 @@ def estimators(update, x0, u, num_steps, v=None, w=None):
             OneStep.name: one_step}
 
 
-def median_time(fn, *args, repeats=5, min_time=0.02):
+def _median_time(fn, *args, repeats=5, min_time=0.02):
     """Median wall time (seconds) of ``fn(*args)`` over at least ``repeats`` calls.
 
     One warm-up call first (compilation, caches), then each call is timed with
@@ -115,7 +114,7 @@ def median_time(fn, *args, repeats=5, min_time=0.02):
     return statistics.median(times)
 
 
-def peak_memory(fn, *args):
+def _peak_memory(fn, *args):
     """Bytes XLA reserves for one call of ``jax.jit(fn)(*args)``: temporaries + outputs.
 
     Read from the compiled program's ``memory_analysis()``: the size of XLA's
@@ -133,14 +132,14 @@ def peak_memory(fn, *args):
     return int(stats.temp_size_in_bytes + stats.output_size_in_bytes)
 
 
-class Profile(NamedTuple):
+class _Profile(NamedTuple):
     """Costs of the estimators: ``seconds[name][i]`` and ``bytes[name][i]`` at ``steps[i]``."""
     steps: np.ndarray
     seconds: dict
     bytes: dict
 
 
-def compile_all(jobs, workers=2):
+def _compile_all(jobs, workers=2):
     """Compile ``jax.jit(fn)`` for ``args`` for every ``(fn, *args)`` of ``jobs``, in threads.
 
     XLA compiles outside Python's global lock, so ``workers`` threads use that many
@@ -159,29 +158,29 @@ def profile_estimators(update, x0, u, steps, v=None, w=None, repeats=5, workers=
     """Median wall time and compiled memory of each of :func:`estimators`, for each K.
 
     Each computation is compiled once per K (``jax.jit(f).lower(u).compile()``),
-    then timed by :func:`median_time` (at least ``repeats`` calls) and measured by
-    :func:`peak_memory`.
+    then timed by :func:`_median_time` (at least ``repeats`` calls) and measured by
+    :func:`_peak_memory`.
 
     Args:
       update, x0, u, v, w: as in :func:`estimators`.
       steps: increasing iteration counts K >= 1.
       repeats: timed calls per measurement (after one warm-up call).
-      workers: compilations run in this many threads (:func:`compile_all`); each
+      workers: compilations run in this many threads (:func:`_compile_all`); each
         program is then timed alone.
 
     Returns:
-      A :class:`Profile`; ``seconds`` and ``bytes`` map each name of
-      :data:`ESTIMATORS` to an array of shape ``(len(steps),)``. Chapter 2.
+      A :class:`_Profile`; ``seconds`` and ``bytes`` map each name of
+      :data:`_ESTIMATORS` to an array of shape ``(len(steps),)``. Chapter 2.
     """
     steps = [_validate.num_steps(K, "steps[i]") for K in steps]
-    seconds = {name: [] for name in ESTIMATORS}
-    memory = {name: [] for name in ESTIMATORS}
+    seconds = {name: [] for name in _ESTIMATORS}
+    memory = {name: [] for name in _ESTIMATORS}
     jobs = [(name, fn) for K in steps for name, fn in estimators(update, x0, u, K, v, w).items()]
-    programs = compile_all([(fn, u) for _, fn in jobs], workers)
+    programs = _compile_all([(fn, u) for _, fn in jobs], workers)
     for (name, _), compiled in zip(jobs, programs):
-        seconds[name].append(median_time(compiled, u, repeats=repeats))
-        memory[name].append(peak_memory(compiled))
-    return Profile(np.asarray(steps),
+        seconds[name].append(_median_time(compiled, u, repeats=repeats))
+        memory[name].append(_peak_memory(compiled))
+    return _Profile(np.asarray(steps),
                    {name: np.asarray(t) for name, t in seconds.items()},
                    {name: np.asarray(m) for name, m in memory.items()})
 
@@ -220,8 +219,8 @@ def time_hypergradients(cases, num_steps, repeats=5, workers=2):
     Args:
       cases: list of ``(f, update, x0, theta)``.
       num_steps: solver iterations K; repeats: timed calls per measurement.
-      workers: compilations run in this many threads (:func:`unrolling.profiling.compile_all`),
-        then every program is timed alone by :func:`unrolling.profiling.median_time`.
+      workers: compilations run in this many threads (:func:`unrolling.profiling._compile_all`),
+        then every program is timed alone by :func:`unrolling.profiling._median_time`.
 
     Returns:
       dict name -> list of seconds, one per case. Wall times vary between runs and
@@ -229,15 +228,15 @@ def time_hypergradients(cases, num_steps, repeats=5, workers=2):
     """
     jobs = [(name, fn, theta) for f, update, x0, theta in cases
             for name, fn in hypergradient_functions(f, update, x0, num_steps).items()]
-    programs = compile_all([job[1:] for job in jobs], workers)
+    programs = _compile_all([job[1:] for job in jobs], workers)
     seconds = {}
     for (name, _, theta), program in zip(jobs, programs):
-        seconds.setdefault(name, []).append(median_time(program, theta, repeats=repeats))
+        seconds.setdefault(name, []).append(_median_time(program, theta, repeats=repeats))
     return seconds
 
 
 def _compiled_bytes(fn, u):
-    return peak_memory(jax.jit(fn, compiler_options=FAST_COMPILE).lower(u).compile())
+    return _peak_memory(jax.jit(fn, compiler_options=FAST_COMPILE).lower(u).compile())
 
 
 def reverse_memory_bytes(update, x0, u, num_steps, stop, w):
@@ -245,7 +244,7 @@ def reverse_memory_bytes(update, x0, u, num_steps, stop, w):
     :math:`x^{(K)}(u)` through its last K - T' steps (T' = ``stop``), as deployed:
     ``jax.vjp`` of :func:`unrolling.derivatives.truncated_solution`.
 
-    :func:`unrolling.profiling.peak_memory` (temporaries plus outputs of the compiled
+    :func:`unrolling.profiling._peak_memory` (temporaries plus outputs of the compiled
     program; deterministic). The backward pass needs the iterates of the differentiated
     steps, so the count grows linearly in K - T' (chapter 4).
     """

@@ -53,9 +53,8 @@ from . import _validate, bounds, budget, data, problems
 from .methods import gradient_descent
 from ._appendix_c import _bound_optima, _rotated, _step_size, _sweep_draws
 
-__all__ = ["PAPER_RHO", "SweepResult", "appendix_c_plan", "truncation_sweep",
-           "median_rho_star", "full_sweep", "late_start_tangents",
-           "reallocated_final_errors", "Demo", "demo_quadratic", "late_start_errors",
+__all__ = ["PAPER_RHO", "truncation_sweep", "median_rho_star",
+           "reallocated_final_errors", "demo_quadratic", "late_start_errors",
            "late_start_bounds", "budget_curves", "ridge_one_step_errors"]
 
 #: ρ printed in the captions of Mehmood et al. Figs. 3-14, by N.
@@ -65,7 +64,7 @@ PAPER_RHO = {2: 0.763526, 5: 0.921979, 10: 0.974362, 20: 0.993876, 30: 0.998509,
 FRACTIONS = tuple(j / 10 for j in range(9))
 
 
-class SweepResult(NamedTuple):
+class _SweepResult(NamedTuple):
     """Median curves of one (N, step rule) setting of the App. C sweep.
 
     x positions are in units of each draw's own K (k / K); curves have one row per
@@ -95,7 +94,7 @@ class SweepResult(NamedTuple):
     best_fraction_relaxed: float  # the same for the relaxed problem (Lemma 11)
 
 
-def appendix_c_plan(rho_star, fractions=FRACTIONS, omega=3.0, tol=1e-3, max_K=1000):
+def _appendix_c_plan(rho_star, fractions=FRACTIONS, omega=3.0, tol=1e-3, max_K=1000):
     r"""Per-draw integers of App. C: K, and T, T', K' for each truncation fraction.
 
     :math:`K = \min(\lceil \log(\mathrm{tol})/\log\rho^*\rceil, \mathrm{max\_K})`,
@@ -129,7 +128,7 @@ def truncation_sweep(key, N, step_rule="optimal", num_draws=100, M=50, omega=3.0
       num_points: samples per derivative curve; num_grid: samples of the iterate curve.
 
     Returns:
-      A :class:`SweepResult` holding only what the figures use (medians over draws).
+      A :class:`_SweepResult` holding only what the figures use (medians over draws).
     """
     A, b, v, w = data.appendix_c_draws(key, num_draws, M, N)
     lam = np.linalg.eigvalsh(np.einsum("dmi,dmj->dij", A, A))
@@ -138,7 +137,7 @@ def truncation_sweep(key, N, step_rule="optimal", num_draws=100, M=50, omega=3.0
     alpha = _step_size(step_rule, L, m)
     rho = np.asarray(bounds.gd_contraction(alpha, L, m))
     r = _rotated(A, b, v, w, alpha)
-    K, T, T_prime, K_prime = appendix_c_plan(rho_star, fractions, omega, tol, max_K)
+    K, T, T_prime, K_prime = _appendix_c_plan(rho_star, fractions, omega, tol, max_K)
     horizon = int(K_prime.max())
     q_grid = np.linspace(0.0, float((K_prime / K[:, None]).max()), num_grid)
     out = _sweep_draws(r, alpha, K, T_prime, K_prime, q_grid, horizon=horizon,
@@ -153,7 +152,7 @@ def truncation_sweep(key, N, step_rule="optimal", num_draws=100, M=50, omega=3.0
     f = np.asarray(fractions, dtype=float)[:, None]
     s = np.linspace(0.0, 1.0, num_points)[None]
     start, end = f * (1 + omega), 1 + omega * f                 # T'/K and K'/K
-    return SweepResult(
+    return _SweepResult(
         N=N, step_rule=step_rule, fractions=f[:, 0], omega=omega, rho_star=rho_star, K=K,
         iterate_x=q_grid, iterate_err=med["iterate"],
         forward_x=start + s * (end - start), forward_err=med["forward"],
@@ -176,15 +175,15 @@ def median_rho_star(key, Ns=(2, 5, 10, 20, 30, 40), num_draws=100, M=50):
     return out
 
 
-def full_sweep(key, Ns=(2, 5, 10, 20, 30, 40), step_rules=("optimal", "short"), **kwargs):
-    """The whole App. C sweep: ``{(N, step_rule): SweepResult}``, all with the same ``key``
+def _full_sweep(key, Ns=(2, 5, 10, 20, 30, 40), step_rules=("optimal", "short"), **kwargs):
+    """The whole App. C sweep: ``{(N, step_rule): _SweepResult}``, all with the same ``key``
     (both step rules see the same draws; draws of different N are nested, see
     :func:`appendix_c_draws`). ``kwargs`` go to :func:`truncation_sweep`."""
     return {(N, rule): truncation_sweep(key, N, rule, **kwargs)
             for N in Ns for rule in step_rules}
 
 
-def late_start_tangents(update, x0, u, v, starts, stops, horizon):
+def _late_start_tangents(update, x0, u, v, starts, stops, horizon):
     r"""Late-started forward mode for several (T', K') pairs in one masked pass.
 
     Row j follows eq. (20): :math:`\dot X^{(k+1)} v = B_k\dot X^{(k)} v + C_k v` for
@@ -226,12 +225,12 @@ def reallocated_final_errors(update, x0, u, v, jvp_star, K, Ts, omega):
     """
     pairs = np.array([budget.reallocate(K, int(T), omega) for T in Ts])
     K_prime, T_prime = pairs[:, 0], pairs[:, 1]
-    _, ts = late_start_tangents(update, x0, u, v, T_prime, K_prime, int(K_prime.max()))
+    _, ts = _late_start_tangents(update, x0, u, v, T_prime, K_prime, int(K_prime.max()))
     finals = ts[K_prime, np.arange(len(K_prime))]
     return jnp.linalg.norm(finals - ravel_pytree(jvp_star)[0][None], axis=-1)
 
 
-class Demo(NamedTuple):
+class _Demo(NamedTuple):
     """The chapter-4 demo problem (see :func:`demo_quadratic`): data, step and the constants
     of Mehmood et al.'s Theorems 7-8; ``problem`` and ``update`` are built on access."""
     eigenvalues: jax.Array
@@ -272,7 +271,7 @@ def demo_quadratic(dim=10, L=1.0, mu=0.01, u=0.0):
     L_u, m_u = float(lam[-1]) + u, float(lam[0]) + u
     step = 2.0 / (L_u + m_u)
     x_star = c / (lam + u)
-    return Demo(lam, c, u, step, float(bounds.gd_contraction(step, L_u, m_u)), step,
+    return _Demo(lam, c, u, step, float(bounds.gd_contraction(step, L_u, m_u)), step,
                 float(jnp.linalg.norm(x_star)), float(jnp.linalg.norm(x_star / (lam + u))))
 
 
@@ -281,8 +280,8 @@ def late_start_errors(demo, starts, stops, horizon=None):
 
     Row j starts at ``starts[j]`` (T') and stops at ``stops[j]`` (K'); entry k of the
     result is the error at *iteration* k (NaN outside :math:`[T'_j, K'_j]`). Also
-    returns the iterate errors. For the scalar-parameter :class:`Demo` problem
-    (the JVP with v = 1 is the Jacobian). One compiled pass (:func:`late_start_tangents`).
+    returns the iterate errors. For the scalar-parameter :class:`_Demo` problem
+    (the JVP with v = 1 is the Jacobian). One compiled pass (:func:`_late_start_tangents`).
 
     Returns:
       ``(iterate_errors, errors)`` of shapes (horizon + 1,) and (J, horizon + 1), NumPy.
@@ -298,8 +297,8 @@ def late_start_errors(demo, starts, stops, horizon=None):
 
 @partial(jax.jit, static_argnames="horizon")
 def _late_start_core(lam, c, u, step, starts, stops, *, horizon):
-    demo = Demo(lam, c, u, step, 0.0, 0.0, 0.0, 0.0)
-    xs, ts = late_start_tangents(demo.update, demo.x0, u, jnp.ones_like(u), starts, stops,
+    demo = _Demo(lam, c, u, step, 0.0, 0.0, 0.0, 0.0)
+    xs, ts = _late_start_tangents(demo.update, demo.x0, u, jnp.ones_like(u), starts, stops,
                                  horizon)
     x_star, jac = c / (lam + u), -c / (lam + u) ** 2               # Dx* = -(H0 + uI)^{-1} x*
     return (jnp.linalg.norm(xs - x_star[None], axis=-1),
@@ -330,7 +329,7 @@ def budget_curves(demo, T, omega, num_steps, omega_max=4.0):
 
 
 def late_start_bounds(demo, starts, horizon):
-    r"""Theorem 8 for the :class:`Demo` problem at each iteration k = 0..horizon, one row per
+    r"""Theorem 8 for the :class:`_Demo` problem at each iteration k = 0..horizon, one row per
     late start T' (NaN before T'): :math:`\rho^{k-T'}\dot e^{(0)} + (k-T')\rho^{k-1}\Gamma e^{(0)}`,
     the bound of :func:`unrolling.bounds.theorem8` after k - T' derivative steps."""
     k = np.arange(int(horizon) + 1)
