@@ -344,7 +344,8 @@ def test_chebyshev_init_takes_a_list():
 
 def test_float32_input_keeps_its_dtype():
     """Only integers and booleans are converted: float32 is not silently promoted."""
-    got = iterate(UPDATE, np.zeros(N, np.float32), np.float32(1.0), 2)
+    ridge32 = problems.ridge(A_DATA.astype(np.float32), B_DATA.astype(np.float32))
+    got = iterate(gradient_descent(ridge32.f, 0.01), np.zeros(N, np.float32), np.float32(1.0), 2)
     assert got.dtype == jnp.float32
 
 

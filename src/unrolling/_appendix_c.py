@@ -105,7 +105,7 @@ def _reverse_error(r, alpha, S, sigma):
 
 def _ipow(x, n):
     """x ** n elementwise for real x of any sign and integer n >= 0."""
-    magnitude = jnp.abs(x) ** n
+    magnitude = jnp.abs(x) ** jnp.asarray(n).astype(x.dtype)
     return jnp.where((x < 0) & (n % 2 == 1), -magnitude, magnitude)
 
 
@@ -119,7 +119,7 @@ def _geometric(x, x_pow, x_pow_m1, n, rtol=1e-7):
     diff = x[:, None] - x[None, :]
     close = jnp.abs(diff) <= rtol * jnp.maximum(jnp.abs(x[:, None]), jnp.abs(x[None, :]))
     quotient = (x_pow[:, None] - x_pow[None, :]) / jnp.where(close, 1.0, diff)
-    return jnp.where(close, n * x_pow_m1[:, None], quotient)
+    return jnp.where(close, jnp.asarray(n).astype(x.dtype) * x_pow_m1[:, None], quotient)
 
 
 def _reverse_curves(r, alpha, T_prime, K_prime, num_points):
@@ -154,7 +154,8 @@ def _reverse_curves(r, alpha, T_prime, K_prime, num_points):
 def _sample_indices(lo, hi, num_points):
     """num_points integers from lo to hi (both included), evenly spaced: (J, P)."""
     s = jnp.linspace(0.0, 1.0, num_points)
-    return jnp.rint(lo[:, None] + s[None] * (hi - lo)[:, None]).astype(int)
+    lo, span = lo.astype(s.dtype), (hi - lo).astype(s.dtype)
+    return jnp.rint(lo[:, None] + s[None] * span[:, None]).astype(int)
 
 
 def _draw_curves(r, alpha, K, T_prime, K_prime, *, horizon, num_points, q_grid):
@@ -163,7 +164,7 @@ def _draw_curves(r, alpha, K, T_prime, K_prime, *, horizon, num_points, q_grid):
     rev = _reverse_curves(r, alpha, T_prime, K_prime, num_points)
     rows = jnp.arange(T_prime.shape[0])
     fwd_idx = _sample_indices(T_prime, K_prime, num_points)
-    it_idx = jnp.minimum(jnp.rint(q_grid * K).astype(int), horizon)
+    it_idx = jnp.minimum(jnp.rint(q_grid * K.astype(q_grid.dtype)).astype(int), horizon)
     return dict(iterate=e[it_idx], forward=edot[fwd_idx, rows[:, None]], reverse=rev,
                 forward_final=edot[K_prime, rows], reverse_final=rev[:, -1], iterate_final=e[K_prime])
 
@@ -183,4 +184,5 @@ def _bound_optima(K, omega, rho, gamma_v, e0, edot0, *, max_K):
     best = jnp.argmin(jnp.where(T_all[None] <= K[:, None], h, jnp.inf), axis=1)
     relaxed = jax.vmap(bounds.optimal_truncation_relaxed, in_axes=(0, None, 0, 0, 0, 0))(
         K, omega, rho, gamma_v, e0, edot0)
-    return best / K, relaxed / K
+    K = K.astype(relaxed.dtype)
+    return best.astype(K.dtype) / K, relaxed / K

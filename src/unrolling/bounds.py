@@ -28,12 +28,18 @@ __all__ = ["gd_contraction", "iterate_bound", "gamma", "lemma4_bound", "theorem7
            "one_step_criticality", "criticality_bound"]
 
 
+def _steps(k):
+    """Iteration counts as floats: the bounds are real functions of k (and the exponent of
+    a traced array is a float either way, so the values do not change)."""
+    return jnp.asarray(k, dtype=jnp.result_type(float))
+
+
 def _k_rho_km1(k, rho):
     """k ρ^{k-1}, equal to 0 at k = 0 (also when ρ = 0), for real k >= 0.
 
     Only k = 0 is special-cased: clipping the exponent at 0 instead would turn
     k ρ^{k-1} into k for 0 < k < 1, which breaks the relaxed eq. (22) near T = K."""
-    k = jnp.asarray(k, dtype=jnp.result_type(float))
+    k = _steps(k)
     return k * rho ** jnp.where(k == 0, 0.0, k - 1)
 
 
@@ -48,7 +54,7 @@ def gd_contraction(step_size, L, mu):
 @jax.jit
 def iterate_bound(k, rho, e0):
     r"""Linear convergence of the iterates, :math:`e^{(k)} \le \rho^k e^{(0)}` (Mehmood eq. 8)."""
-    return rho ** jnp.asarray(k) * e0
+    return rho ** _steps(k) * e0
 
 
 def gamma(M_x, M_u, kappa, rho):
@@ -67,7 +73,7 @@ def lemma4_bound(rho, gamma_, edot0, e):
     r"""Lemma 4, eq. (15), from a measured iterate-error sequence ``e`` = (e^(0), e^(1), ...):
     :math:`\dot e^{(k)} \le \rho^k \dot e^{(0)} + \Gamma \sum_{i<k} \rho^{k-i-1} e^{(i)}`.
     Returns the bound for k = 0, ..., len(e) - 1."""
-    k = jnp.arange(len(e))
+    k = _steps(jnp.arange(len(e)))
     e = jnp.asarray(e, dtype=jnp.result_type(float))
     return rho**k * edot0 + gamma_ * _discounted_sums(jnp.asarray(rho, e.dtype), e)
 
@@ -85,7 +91,7 @@ def theorem7(k, rho, gamma_, e0, edot0):
 
     The first term decays; the second, :math:`O(k\rho^k)`, first grows (while
     :math:`k < 1/\log(1/\rho)`) and is the source of the curse of unrolling."""
-    return rho ** jnp.asarray(k) * edot0 + _k_rho_km1(k, rho) * gamma_ * e0
+    return rho ** _steps(k) * edot0 + _k_rho_km1(k, rho) * gamma_ * e0
 
 
 @jax.jit
@@ -95,7 +101,7 @@ def theorem8(k, T, rho, gamma_, e0, edot0):
     .. math:: \dot e_{T'}^{(k)} \le \rho^k \dot e^{(0)} + k \rho^{k+T'-1} \Gamma e^{(0)},
 
     the curse term multiplied by :math:`\rho^{T'}`."""
-    return rho ** jnp.asarray(k) * edot0 + _k_rho_km1(k, rho) * rho**T * gamma_ * e0
+    return rho ** _steps(k) * edot0 + _k_rho_km1(k, rho) * rho ** _steps(T) * gamma_ * e0
 
 
 @jax.jit
@@ -105,7 +111,7 @@ def truncation_objective(T, K, omega, rho, gamma_, e0, edot0):
     .. math:: h(T) = \rho^{K-T}\dot e^{(0)} + (K - T)\rho^{K + \omega T - 1}\Gamma e^{(0)},
 
     i.e. :func:`theorem8` with k = K - T derivative steps after T' = T + ωT idle ones."""
-    T = jnp.asarray(T, dtype=jnp.result_type(float))
+    T, K = _steps(T), _steps(K)
     return theorem8(K - T, T + omega * T, rho, gamma_, e0, edot0)
 
 
@@ -131,6 +137,7 @@ def optimal_truncation_relaxed(K, omega, rho, gamma_, e0, edot0, num_bisections=
 @functools.partial(jax.jit, static_argnums=6)  # one compilation, whatever the numbers
 def _relaxed_minimizer(K, omega, rho, gamma_, e0, edot0, num_bisections):
     """Bisection for the root of h' in [0, K] (see optimal_truncation_relaxed)."""
+    K = _steps(K)
     delta = -jnp.log(rho)
     a, b = rho**K * edot0, rho ** (K - 1) * gamma_ * e0
 

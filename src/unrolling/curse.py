@@ -346,7 +346,7 @@ def _is_monotone(problem, u, x0, num_steps, step_size):
 def _largest_monotone_step(problem, u, x0, K, num_grid, num_bisections):
     """Traceable body of :func:`largest_monotone_step`."""
     L = problem.smoothness(u)
-    grid = 2.0 / L * jnp.arange(1, num_grid + 1) / (num_grid + 1)
+    grid = 2.0 / L * jnp.arange(1.0, num_grid + 1) / (num_grid + 1)
     ok = jax.vmap(lambda h: _is_monotone(problem, u, x0, K, h))(grid)
     count = jnp.sum(jnp.cumprod(ok))
     lo = jnp.where(count > 0, grid[jnp.maximum(count - 1, 0)], 0.0)

@@ -48,7 +48,7 @@ def huber_instance(key, M=100, N=20, noise=0.1, outlier_fraction=0.2, outlier_sc
     A = jax.random.uniform(key_A, (M, N))
     outliers = jax.random.uniform(key_o, (M,)) < outlier_fraction
     b = (A @ jnp.ones(N) + noise * jax.random.normal(key_e, (M,))
-         + outlier_scale * outliers * jax.random.normal(key_eta, (M,)))
+         + outlier_scale * outliers.astype(A.dtype) * jax.random.normal(key_eta, (M,)))
     return A, b
 
 

@@ -356,7 +356,7 @@ def _ridge_one_step(A, y, theta, lam, step, k, *, max_power):
     B, C = jax.jacrev(gradient_descent(problem.f, step), argnums=(0, 1))(x_bar, theta)
     M = lax.fori_loop(0, max_power, lambda i, M: jnp.where(i < k, B @ M + C, M), 0 * C)
     eig = jnp.linalg.eigvalsh(A.T @ (theta[:, None] * A) + lam * jnp.eye(A.shape[1]))
-    rho = jnp.max(jnp.abs(1 - step * eig)) ** k                # contraction factor of F^k
+    rho = jnp.max(jnp.abs(1 - step * eig)) ** k.astype(eig.dtype)  # contraction factor of F^k
     return _op_norm(M - J), bounds.one_step_bound(rho, _op_norm(M), 0.0, 0.0), rho
 
 
