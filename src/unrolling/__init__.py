@@ -3,15 +3,26 @@
 ``import unrolling`` loads the numerical library only; the presentation layer is
 imported explicitly (``from unrolling import plotting, widgets, checks``).
 
-Core: ``derivatives`` (the loop written once; iterates, forward and reverse mode,
-implicit and one-step Jacobians; the estimator values ``Unrolled()``, ``Truncated(k)``,
-``OneStep()``, ``Implicit()`` that every other module uses), ``methods`` (update maps), ``problems`` (objectives
-with their solutions and Jacobians), ``data`` (random instances and spectra), ``bounds`` (the papers' error bounds), ``budget``
-(reallocating a compute budget), ``errors`` (error sequences).
-Chapters: ``profiling`` (2, 4: time and memory of the estimators), ``curse`` and
-``polynomials`` (3), ``truncation`` (4), ``bilevel`` (5).
-Presentation: ``plotting`` (one figure style), ``widgets`` (the explorers), ``checks``
-(exercise checkers).
+Core:
+  derivatives  the loop written once; iterates, forward/reverse mode, implicit and one-step
+               Jacobians; the estimator values Unrolled(), Truncated(k), OneStep(), Implicit()
+  methods      update-map factories (gradient descent, heavy ball, Newton, Chebyshev, F^k)
+  problems     objectives with their solutions, Jacobians and curvature bounds
+  data         random instances (explicit PRNG keys) and spectra
+  bounds       every theorem's bound and constants
+  budget       reallocating a compute budget
+  errors       error sequences, their result type, portable printing
+Chapters:
+  profiling    time and memory of the estimators (2, 4)
+  curse        error curves of the curse (3)
+  polynomials  residual polynomials (3)
+  truncation   the App. C sweep, late starts, Corollary 1 (4)
+  bilevel      Algorithm 1, hypergradient descent (5)
+Presentation (imported explicitly):
+  plotting     one style and colour table, generic figure builders
+  widgets      one interactive explorer per chapter
+  checks       exercise checkers, named by chapter
+
 Enable float64 before use: ``jax.config.update("jax_enable_x64", True)``.
 """
 from . import bounds, budget, data, derivatives, errors, methods, problems

@@ -34,7 +34,7 @@ from .methods import chebyshev, gradient_descent, heavy_ball
 
 
 __all__ = ["ErrorCurves", "quadratic_error_curves", "loss_comparison", "with_solution",
-           "gd_curves", "hessian_eigenvalues", "forward_jacobians", "quadratic_data",
+           "gd_curves", "hessian_eigenvalues", "quadratic_data",
            "scieur_constants", "eigen_errors", "gd_quadratic_constants",
            "lemma6_ratios", "largest_monotone_step", "curse_peak", "explorer_curves"]
 
@@ -80,68 +80,59 @@ def _error_curves(problem, update, x0, u, num_steps, reverse=True, norm="fro"):
     return ErrorCurves(e, fwd, rev, _suboptimality(problem, xs, u), jnp.argmax(fwd), k_bar)
 
 
-def _target_scale_problem(H0, c):
-    r"""The quadratic :math:`\tfrac12 x^\top H_0 x - (1 + u)c^\top x` in the scale u of its
-    linear term: :math:`x^*(u) = (1 + u)H_0^{-1}c`, :math:`Dx^*(u) = H_0^{-1}c`."""
-    def f(x, u):
-        return 0.5 * x @ (H0 @ x) - (1.0 + u) * (c @ x)
-    base = problems.quadratic(H0, c)
-    return base._replace(f=f, x_star=lambda u: (1.0 + u) * base.x_star(0.0),
-                         jacobian=lambda u: base.x_star(0.0)[:, None],
-                         smoothness=lambda u: base.smoothness(0.0),
-                         strong_convexity=lambda u: base.strong_convexity(0.0))
+def _gradient_descent_run(f, problem, step_size, momentum, x0, u):
+    return gradient_descent(f, step_size), x0
 
 
-@functools.partial(jax.jit, static_argnames=("num_steps", "method", "reverse", "parameter"),
+def _heavy_ball_run(f, problem, step_size, momentum, x0, u):
+    return heavy_ball(f, step_size, momentum), (x0, x0)
+
+
+def _chebyshev_run(f, problem, step_size, momentum, x0, u):
+    update, init = chebyshev(f, problem.smoothness(u), problem.strong_convexity(u))
+    return update, init(x0)
+
+
+#: How each update-map factory starts on a quadratic: (update, initial state).
+_RUNS = {gradient_descent: _gradient_descent_run, heavy_ball: _heavy_ball_run,
+         chebyshev: _chebyshev_run}
+
+
+@functools.partial(jax.jit, static_argnames=("num_steps", "method", "reverse", "problem"),
                    compiler_options=FAST_COMPILE)
 def _quadratic_error_curves(H0, c, x0, step_size, num_steps, u, momentum, method, reverse,
-                            parameter):
-    if parameter == "ridge":
-        problem = problems.quadratic(H0, c)
-    else:
-        problem = _target_scale_problem(H0, c)
-    if method == "gd":
-        update, state = gradient_descent(problem.f, step_size), x0
-    elif method == "heavy_ball":
-        update, state = heavy_ball(problem.f, step_size, momentum), (x0, x0)
-    else:
-        update, init = chebyshev(problem.f, problem.smoothness(u), problem.strong_convexity(u))
-        state = init(x0)
-    return _error_curves(problem, update, state, u, num_steps, reverse)
+                            problem):
+    quad = problem(H0, c)
+    update, state = _RUNS[method](quad.f, quad, step_size, momentum, x0, u)
+    return _error_curves(quad, update, state, u, num_steps, reverse)
 
 
 def quadratic_error_curves(H0, c, x0, step_size, num_steps, u=0.0, momentum=0.0,
-                           method="gd", reverse=True, parameter="ridge"):
-    r""":func:`_error_curves` on :func:`unrolling.problems.quadratic` ``(H0, c)`` in its ridge
-    weight u, as NumPy arrays. Compiled once per shape, ``num_steps``, ``method`` and
-    ``reverse``: the data, x0, the step size, u and the momentum are traced, so a
-    chapter's many runs share one compilation.
+                           method=gradient_descent, reverse=True, problem=problems.quadratic):
+    r"""Error curves (:class:`ErrorCurves`) of a method on a quadratic ``problem(H0, c)`` at
+    parameter u, as NumPy arrays. Compiled once per shape, ``num_steps``, ``method``,
+    ``reverse`` and ``problem``: the data, x0, the step size, u and the momentum are
+    traced, so a chapter's many runs share one compilation.
 
-    ``method`` is ``"gd"`` (:func:`unrolling.methods.gradient_descent`),
-    ``"heavy_ball"`` (:func:`unrolling.methods.heavy_ball` from ``(x0, x0)``) or
-    ``"chebyshev"`` (:func:`unrolling.methods.chebyshev` on the exact spectrum bounds
-    of :math:`H_0 + uI`; ``step_size`` and ``momentum`` are then unused).
+    ``method`` is the update-map factory: :func:`unrolling.methods.gradient_descent`,
+    :func:`unrolling.methods.heavy_ball` (from ``(x0, x0)``, with ``momentum``) or
+    :func:`unrolling.methods.chebyshev` (on the exact spectrum bounds of the Hessian;
+    ``step_size`` and ``momentum`` are then unused).
 
-    ``parameter`` is ``"ridge"`` (u is the ridge weight, entering the Hessian) or
-    ``"target_scale"``: :math:`f = \tfrac12 x^\top H_0 x - (1 + u)c^\top x`, u scaling the
-    linear term (the targets of a regression), so that :math:`\partial_u \nabla_x f = -c`
-    does not depend on x and Γ = 0 (no curse; chapter 3).
+    ``problem`` is :func:`unrolling.problems.quadratic` (u is the ridge weight, entering
+    the Hessian) or :func:`unrolling.problems.target_scale_quadratic` (u scales the
+    linear term, so that :math:`\partial_u \nabla_x f = -c` does not depend on x and
+    Γ = 0: no curse; chapter 3).
     """
-    if method not in ("gd", "heavy_ball", "chebyshev"):
-        raise ValueError(f'method must be "gd", "heavy_ball" or "chebyshev", got {method!r}')
-    if parameter not in ("ridge", "target_scale"):
-        raise ValueError(f'parameter must be "ridge" or "target_scale", got {parameter!r}')
+    if method not in _RUNS:
+        raise TypeError("method must be one of the factories gradient_descent, heavy_ball, "
+                        f"chebyshev (unrolling.methods), got {method!r}")
+    if problem not in (problems.quadratic, problems.target_scale_quadratic):
+        raise TypeError("problem must be problems.quadratic or problems.target_scale_quadratic,"
+                        f" got {problem!r}")
     return jax.device_get(_quadratic_error_curves(
         H0, c, x0, step_size, _validate.num_steps(num_steps), u, momentum, method, reverse,
-        parameter))
-
-
-def forward_jacobians(update, x0, u, num_steps):
-    r""":func:`unrolling.forward_mode` Jacobians :math:`\dot X^{(k)}`, k = 0..K, computed as one
-    compiled program (light optimization, :data:`FAST_COMPILE`) and returned as NumPy."""
-    K = _validate.num_steps(num_steps)
-    run = jax.jit(lambda u_: forward_mode(update, x0, u_, K), compiler_options=FAST_COMPILE)
-    return jax.device_get(run(u))
+        problem))
 
 
 def with_solution(problem, u):

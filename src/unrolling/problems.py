@@ -19,7 +19,7 @@ from . import _jax, _validate
 from .derivatives import implicit_from_gradient
 from .methods import newton, newton_line_search
 
-__all__ = ["Problem", "quadratic", "ridge", "least_squares", "logistic_regression",
+__all__ = ["Problem", "quadratic", "target_scale_quadratic", "ridge", "least_squares", "logistic_regression",
            "spectral_quadratic", "huber_regression", "weighted_logistic_regression", "weighted_ridge"]
 
 
@@ -59,6 +59,20 @@ def quadratic(H0, c):
 
     return Problem(f, x_star, jacobian,
                    lambda u: _eig_bounds(H0)[0] + u, lambda u: _eig_bounds(H0)[1] + u)
+
+
+def target_scale_quadratic(H0, c):
+    r"""The quadratic :math:`\tfrac12 x^\top H_0 x - (1 + u)c^\top x` in the scale u of its
+    linear term (the targets of a regression): :math:`x^*(u) = (1 + u)H_0^{-1}c`,
+    :math:`Dx^*(u) = H_0^{-1}c`, the curvature that of :math:`H_0` (chapter 3: here
+    :math:`\partial_u \nabla_x f = -c` does not depend on x, Γ = 0, and no curse)."""
+    def f(x, u):
+        return 0.5 * x @ (H0 @ x) - (1.0 + u) * (c @ x)
+    base = quadratic(H0, c)
+    return base._replace(f=f, x_star=lambda u: (1.0 + u) * base.x_star(0.0),
+                         jacobian=lambda u: base.x_star(0.0)[:, None],
+                         smoothness=lambda u: base.smoothness(0.0),
+                         strong_convexity=lambda u: base.strong_convexity(0.0))
 
 
 def ridge(A, b):
