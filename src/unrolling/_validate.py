@@ -167,18 +167,18 @@ def float_fn(x0):
 
 
 def sizes(x0, u):
-    """(n, p, dtype): the sizes of the flattened x and u, and x's dtype."""
+    """(n, p): the sizes of the flattened x and u."""
     x = jax.eval_shape(float_fn(x0), u) if callable(x0) else x0
-    leaves_x, leaves_u = jax.tree.leaves(x), jax.tree.leaves(u)
-    n = sum(math.prod(np.shape(a)) for a in leaves_x)
-    p = sum(math.prod(np.shape(a)) for a in leaves_u)
-    dtype = jax.numpy.result_type(*leaves_x) if leaves_x else jax.numpy.result_type(float)
-    return n, p, dtype
+    return tuple(sum(math.prod(np.shape(a)) for a in jax.tree.leaves(t)) for t in (x, u))
 
 
-def path_memory(x0, u, shapes, dtype, name, value, what, hint):
-    """Refuse a stored path larger than the machine's memory (skipped under tracing,
-    where XLA may keep only the last entry)."""
+def path_memory(x0, u, num_steps, shapes, what, hint):
+    """Refuse a stored path larger than the machine's memory, naming num_steps (skipped
+    under tracing, where XLA may keep only the last entry)."""
     leaves = jax.tree.leaves((x0 if not callable(x0) else None, u))
-    if not any(isinstance(a, jax.core.Tracer) for a in leaves):
-        memory(shapes, dtype, name, value, what, hint)
+    if any(isinstance(a, jax.core.Tracer) for a in leaves):
+        return
+    x = jax.eval_shape(float_fn(x0), u) if callable(x0) else x0
+    x_leaves = jax.tree.leaves(x)
+    dtype = jax.numpy.result_type(*x_leaves) if x_leaves else jax.numpy.result_type(float)
+    memory(shapes, dtype, "num_steps", num_steps, what, hint)

@@ -70,6 +70,19 @@ def _split(x0):
     return (x0, None) if callable(x0) else (None, x0)
 
 
+def _arguments(x0, u, num_steps, index, index_name, v=None, w=None):
+    """Checked and coerced arguments of the loops: K, the start/stop index, x0, u, v, w
+    (float arrays, directions shaped like u and x) and the sizes (n, p)."""
+    K = _validate.num_steps(num_steps)
+    T = _validate.index(index, K, index_name)
+    x0, u, v, w = _validate.inputs(x0, u, v, w)
+    if v is not None:
+        _validate.same_shape(v, u, "v", "u")
+    if w is not None:
+        _validate.same_shape(w, _validate.float_fn(x0)(u) if callable(x0) else x0, "w", "x")
+    return K, T, x0, u, v, w, _validate.sizes(x0, u)
+
+
 def iterate(update, x0, u, num_steps):
     r"""Iterates :math:`x^{(0)}, \dots, x^{(K)}` of :math:`x^{(k+1)} = \mathcal A(x^{(k)}, u)`.
 
@@ -83,11 +96,9 @@ def iterate(update, x0, u, num_steps):
       Array of shape ``(K + 1, n)``: row k is the flattened :math:`x^{(k)}`.
       Under ``jax.jit``, ``iterate(...)[-1]`` stores no path. Chapter 1.
     """
-    K = _validate.num_steps(num_steps)
-    x0, u, _, _ = _validate.inputs(x0, u)
-    n, _, dtype = _validate.sizes(x0, u)
-    _validate.path_memory(x0, u, [(K + 1, n)], dtype, "num_steps", K, "the path of iterates",
-                  "lower num_steps, or keep only iterate(...)[-1] under jax.jit")
+    K, _, x0, u, _, _, (n, _) = _arguments(x0, u, num_steps, 0, "start")
+    _validate.path_memory(x0, u, K, [(K + 1, n)], "the path of iterates",
+                          "lower num_steps, or keep only iterate(...)[-1] under jax.jit")
     return _iterate(update, *_split(x0), u, K)
 
 
@@ -136,15 +147,10 @@ def forward_mode(update, x0, u, num_steps, start=0, v=None):
       :math:`\dot X_{T'}^{(k)}`, the derivative after k differentiated steps.
       Chapters 2 and 4.
     """
-    K = _validate.num_steps(num_steps)
-    T = _validate.index(start, K, "start")
-    x0, u, v, _ = _validate.inputs(x0, u, v=v)
-    if v is not None:
-        _validate.same_shape(v, u, "v", "u")
-    n, p, dtype = _validate.sizes(x0, u)
-    _validate.path_memory(x0, u, [(K - T + 1, n) if v is not None else (K - T + 1, n, p)], dtype,
-                  "num_steps", K, f"the {K - T + 1} forward-mode entries",
-                  "lower num_steps (or raise start), or pass a tangent v")
+    K, T, x0, u, v, _, (n, p) = _arguments(x0, u, num_steps, start, "start", v=v)
+    _validate.path_memory(x0, u, K, [(K - T + 1, n) if v is not None else (K - T + 1, n, p)],
+                          f"the {K - T + 1} forward-mode entries",
+                          "lower num_steps (or raise start), or pass a tangent v")
     return _forward_mode(update, *_split(x0), u, v, K, T)
 
 
@@ -202,16 +208,11 @@ def reverse_mode(update, x0, u, num_steps, stop=0, w=None):
       ``(num_steps - stop + 1, n, p)``, first entry k = K (zeros), last k = stop;
       or ``(num_steps - stop + 1, p)`` with ``w``. Chapters 2 and 4.
     """
-    K = _validate.num_steps(num_steps)
-    T = _validate.index(stop, K, "stop")
-    x0, u, _, w = _validate.inputs(x0, u, w=w)
-    if w is not None:
-        _validate.same_shape(w, _validate.float_fn(x0)(u) if callable(x0) else x0, "w", "x")
-    n, p, dtype = _validate.sizes(x0, u)
+    K, T, x0, u, _, w, (n, p) = _arguments(x0, u, num_steps, stop, "stop", w=w)
     entries = (K - T + 1, p) if w is not None else (K - T + 1, n, p)
-    _validate.path_memory(x0, u, [(K - T, n), entries], dtype, "num_steps", K,
-                  f"the {K - T} stored iterates and {K - T + 1} reverse-mode entries",
-                  "lower num_steps (or raise stop), or pass a cotangent w")
+    _validate.path_memory(x0, u, K, [(K - T, n), entries],
+                          f"the {K - T} stored iterates and {K - T + 1} reverse-mode entries",
+                          "lower num_steps (or raise stop), or pass a cotangent w")
     return _reverse_mode(update, *_split(x0), u, w, K, T)
 
 
