@@ -119,7 +119,8 @@ def colab(tmp_path_factory):
         nbformat.v4.new_code_cell("import importlib.util\n"
                                   "print(importlib.util.find_spec('unrolling') is None)"),
         nbformat.v4.new_code_cell(_setup_cell()),
-        nbformat.v4.new_code_cell("import sys\nprint(sys.executable)\nprint(unrolling.__file__)"),
+        nbformat.v4.new_code_cell("import sys\nimport unrolling\nprint(sys.executable)\n"
+                                  "print(unrolling.__file__)"),
     ]
     nbformat.write(nb, folder / "setup.ipynb")
     proc, executed = env.execute(folder / "setup.ipynb", folder)
