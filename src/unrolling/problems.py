@@ -12,7 +12,6 @@ from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
-from jax import lax
 from jax.flatten_util import ravel_pytree
 
 from . import _jax, _validate
@@ -185,21 +184,6 @@ def spectral_quadratic(key, eigenvalues, solution_weights=None):
     return quadratic(H0, H0 @ (Q @ s))
 
 
-def _damped_newton_solve(f, x0, u, num_steps, num_halvings=40):
-    """Newton's method with Armijo backtracking (steps 1, 1/2, 1/4, ...), jit-friendly."""
-    grad, hess = jax.grad(f), jax.hessian(f)
-    steps = 0.5 ** jnp.arange(num_halvings, dtype=x0.dtype)
-
-    def body(_, x):
-        g = grad(x, u)
-        d = -jnp.linalg.solve(hess(x, u), g)
-        values = jax.vmap(lambda t: f(x + t * d, u))(steps)
-        ok = values <= f(x, u) + 1e-4 * steps * (g @ d)
-        return x + jnp.where(jnp.any(ok), steps[jnp.argmax(ok)], 0.0) * d
-
-    return lax.fori_loop(0, num_steps, body, x0)
-
-
 def huber_regression(A, b, delta=1.0, num_newton_steps=60):
     r"""Robust ridge regression with the smooth Huber loss, in the ridge weight u:
 
@@ -214,7 +198,8 @@ def huber_regression(A, b, delta=1.0, num_newton_steps=60):
     Residuals in the linear regime contribute almost no curvature: a near-linear loss
     (Mehmood et al. Sec. 3.4.2; chapter 3).
 
-    No closed form: ``x_star`` runs damped Newton from 0; ``jacobian`` applies the
+    No closed form: ``x_star`` runs Newton with a line search
+    (:func:`unrolling.methods.newton_line_search`) from 0; ``jacobian`` applies the
     implicit function theorem to :math:`\nabla_x f = 0`: :math:`Dx^* = -[\nabla_x^2 f]^{-1} x^*`
     (since :math:`\partial_u \nabla_x f = x`). Global curvature bounds:
     :math:`u \le \nabla_x^2 f \le \|A\|_2^2 + u`.
@@ -229,7 +214,8 @@ def huber_regression(A, b, delta=1.0, num_newton_steps=60):
         return delta**2 * jnp.sum(jnp.sqrt(1.0 + r * r) - 1.0) + 0.5 * u * x @ x
 
     def x_star(u):
-        return _damped_newton_solve(f, jnp.zeros(A.shape[1], A.dtype), u, num_newton_steps)
+        return _jax.run(newton_line_search(f, num_halvings=39), jnp.zeros(A.shape[1], A.dtype),
+                        u, num_newton_steps)
 
     def jacobian(u):
         x = x_star(u)
