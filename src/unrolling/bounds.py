@@ -212,8 +212,10 @@ def scieur_chebyshev(t, L, mu, jac0_err, G):
     .. math:: \frac{2}{\xi^t + \xi^{-t}}\Big\{\Big|\frac{2t^2}{1-\kappa} - 1\Big|
               \|\partial x_0 - \partial x_*\|_F + \frac{2t^2}{L-\mu} G\Big\},
 
-    from :math:`|T_t'| \le t^2` on [-1, 1] (the first factor is attained at λ = L); peaks near
-    :math:`t \approx 2/\sqrt\kappa`. ``jac0_err`` and ``G`` as in :func:`_scieur_gd`."""
+    from :math:`|T_t'| \le t^2` on [-1, 1] (the first factor is attained at λ = L). Here
+    :math:`\kappa = \mu/L` (the paper's convention); the bound peaks near
+    :math:`t \approx 1/\sqrt\kappa = \sqrt{L/\mu}` (33 for L/μ = 10³, 103 for 10⁴: chapter 3).
+    ``jac0_err`` and ``G`` as in :func:`_scieur_gd`."""
     kappa, t = mu / L, jnp.asarray(t, dtype=jnp.result_type(float))
     xi = (1 - jnp.sqrt(kappa)) / (1 + jnp.sqrt(kappa))
     return 2 / (xi**t + xi**-t) * (jnp.abs(2 * t**2 / (1 - kappa) - 1) * jac0_err
