@@ -1,7 +1,9 @@
-"""Input checks shared by the public functions.
+"""Input checks and coercion shared by the public functions.
 
 Every check raises a ``ValueError`` or ``TypeError`` whose message names the
-argument and the valid range, so that bad input never reaches XLA.
+argument and the valid range (a ``MemoryError`` naming ``num_steps`` for a path larger
+than the machine's memory), so that bad input never reaches XLA. Array-likes are
+coerced to float arrays the way NumPy users expect (:func:`floats`).
 """
 import math
 import numbers
