@@ -116,12 +116,12 @@ def test_no_name_defined_twice(path):
 @pytest.mark.parametrize("path", CHAPTERS, ids=_ids(CHAPTERS))
 def test_exercises_have_folded_solutions(path):
     exercises = directives(path, "exercise")
-    solutions = directives(path, "solution")
+    solutions = directives(path, "solution") + directives(path, "solution-start")
     assert len(exercises) >= MIN_EXERCISES, f"{len(exercises)} exercises"
     labels = [opts.get("label") for _, opts in exercises]
     assert None not in labels, "every exercise needs a :label: (its solution refers to it)"
     assert sorted(arg for arg, _ in solutions) == sorted(labels), \
-        "one {solution} per exercise, naming the exercise's label"
+        "one {solution} (or {solution-start}) per exercise, naming the exercise's label"
     unfolded = [arg for arg, opts in solutions if "dropdown" not in opts.get("class", "").split()]
     assert not unfolded, f"solutions without `:class: dropdown`: {unfolded}"
 

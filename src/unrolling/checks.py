@@ -3,7 +3,8 @@
 Each checker is named after the chapter whose exercise it serves (``ch3_curse_peak``).
 It takes the student's answer, compares it with a reference computed by the library
 (never a stored number), prints a one-line verdict, ``[name] correct`` or
-``[name] not yet: hint``, and returns ``True``/``False``: a notebook cell like
+``[name] not yet: hint``, and returns a verdict that is true or false (and displays
+nothing, so a cell shows the line once): a notebook cell like
 ``checks.ch1_optimal_step_size(L, mu, my_alpha)`` tells the student whether they are
 right without revealing the solution.
 """
@@ -31,11 +32,39 @@ __all__ = ["ch1_contraction_factor", "ch1_optimal_step_size",
            "ch5_optimal_log_weight"]
 
 
+class _Verdict:
+    """A checker's result: true when the answer is right.
+
+    It behaves as a bool (``if``, ``not``, ``== True``) and shows nothing when it ends
+    a notebook cell, so the cell shows the printed verdict line once, not a stray
+    ``True`` under it.
+    """
+    __slots__ = ("ok",)
+
+    def __init__(self, ok):
+        self.ok = bool(ok)
+
+    def __bool__(self):
+        return self.ok
+
+    def __eq__(self, other):
+        return self.ok == other
+
+    def __hash__(self):
+        return hash(self.ok)
+
+    def __repr__(self):
+        return repr(self.ok)
+
+    def _ipython_display_(self):
+        """Display nothing: the verdict was printed."""
+
+
 def _report(name, ok, hint=""):
-    """Print a one-line verdict for exercise ``name`` and return ``ok``."""
+    """Print a one-line verdict for exercise ``name``; return a truthy/falsy verdict."""
     verdict = "correct" if ok else "not yet" + (f": {hint}" if hint else "")
     print(f"[{name}] {verdict}")
-    return bool(ok)
+    return _Verdict(ok)
 
 
 def _close(answer, reference, rtol=1e-6, atol=1e-9):
