@@ -58,8 +58,28 @@ _STYLE = {
 
 
 def use_style():
-    """Apply the course's matplotlib style (called by every chapter's setup cell)."""
+    """Apply the course's matplotlib style (called by every chapter's setup cell).
+
+    In a notebook kernel, figures are also shown as SVG: sharp at any zoom and on any
+    screen, and smaller than a PNG of the same sharpness. The SVG carries no date and
+    fixed ids, so re-executing a chapter stores the same bytes.
+    """
     mpl.rcParams.update(_STYLE)
+    shell = _kernel_shell()
+    if shell is not None:
+        shell.run_line_magic("config", "InlineBackend.figure_formats = ['svg']")
+        shell.run_line_magic("config", "InlineBackend.print_figure_kwargs = "
+                             "{'bbox_inches': 'tight', 'metadata': {'Date': None}}")
+
+
+def _kernel_shell():
+    """The IPython shell of a notebook kernel, or None (plain Python, terminal IPython)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    return shell if shell is not None and getattr(shell, "kernel", None) is not None else None
 
 
 def _role(key):
