@@ -3,11 +3,11 @@
 Notebooks call :func:`use_style` once; a figure cell calls :func:`curves` (log-y curves,
 dashed bounds, dotted marks) or :func:`panels` (a grid of them) and says what is special
 about its figure. The few figures no builder draws keep a function each; all return the
-``Figure``. Colours: one table, :data:`COLORS` (Okabe–Ito, colour-blind safe), in the
-course's vocabulary, plus one sequential map for a family of curves; an estimator's
-curves also carry its marker.
+``Figure``. Colours: :data:`COLORS` (Okabe–Ito, colour-blind safe) in the course's
+vocabulary, one sequential map for a family of curves; estimators also carry a marker.
 """
 import re
+import sys
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -16,10 +16,9 @@ from cycler import cycler
 
 from . import _live
 
-__all__ = ["COLORS", "use_style", "color", "curves", "panels",
-           "contraction_factor_figure", "residual_polynomials_figure", "budget_figure",
-           "sweep_figure", "estimator_errors_figure", "bilevel_history_figure",
-           "strategy_figure"]
+__all__ = ["COLORS", "use_style", "color", "curves", "panels", "contraction_factor_figure",
+           "residual_polynomials_figure", "budget_figure", "sweep_figure",
+           "estimator_errors_figure", "bilevel_history_figure", "strategy_figure"]
 
 #: One colour per role, the same in every chapter (Okabe–Ito). The estimator values
 #: ``Unrolled()``, ``Truncated(k)``, ``OneStep()``, ``Implicit()`` are keyed by their
@@ -40,11 +39,10 @@ COLORS = {
 _MARKERS = {"unrolled": "o", "forward": "o", "reverse": "s", "truncated": "^",
             "one-step": "D", "implicit": "v"}
 
-#: The colour map of a family of curves (one factor varied), from dark to light.
+#: Colour map of a family of curves (dark to light); line styles of solid curves that
+#: share a colour in one axes (dashed is for bounds); line styles of successive marks.
 _FAMILY_MAP = "viridis"
-#: Line styles of solid curves that share a colour in one axes (dashed is for bounds).
 _REPEATS = ("-", "-.", ":")
-#: Line styles of successive vertical marks.
 _MARK_STYLES = (":", "-.", (0, (1, 3)), (0, (5, 2)))
 
 _STYLE = {
@@ -58,28 +56,12 @@ _STYLE = {
 
 
 def use_style():
-    """Apply the course's matplotlib style (called by every chapter's setup cell).
-
-    In a notebook kernel, figures are also shown as SVG: sharp at any zoom and on any
-    screen, and smaller than a PNG of the same sharpness. The SVG carries no date and
-    fixed ids, so re-executing a chapter stores the same bytes.
-    """
+    """Apply the course's style (every chapter's setup cell calls it); in a notebook kernel,
+    show figures as SVG, sharp on any screen, dateless so re-execution stores the same bytes."""
     mpl.rcParams.update(_STYLE)
-    shell = _kernel_shell()
-    if shell is not None:
-        shell.run_line_magic("config", "InlineBackend.figure_formats = ['svg']")
-        shell.run_line_magic("config", "InlineBackend.print_figure_kwargs = "
-                             "{'bbox_inches': 'tight', 'metadata': {'Date': None}}")
-
-
-def _kernel_shell():
-    """The IPython shell of a notebook kernel, or None (plain Python, terminal IPython)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return None
-    shell = get_ipython()
-    return shell if shell is not None and getattr(shell, "kernel", None) is not None else None
+    if getattr(getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)(), "kernel", None):
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+        set_matplotlib_formats("svg", bbox_inches="tight", metadata={"Date": None})
 
 
 def _role(key):
