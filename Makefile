@@ -31,6 +31,7 @@ test-fast: setup
 notebooks: setup
 	$(BIN)/python scripts/setup_cell.py
 	$(BIN)/jupyter execute --inplace book/[0-9]*.ipynb
+	$(BIN)/python scripts/strip_widget_state.py book/[0-9]*.ipynb
 
 bench: setup
 	$(BIN)/python benchmarks/run.py

@@ -139,6 +139,18 @@ def test_chapter_has_an_explorer(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_explorers_carry_frames_and_no_widget_state_is_stored(path):
+    """Each explorer's output also holds its precomputed frames (what the site shows), and
+    the notebook stores no widget state (make notebooks strips it: the site has no kernel)."""
+    notebook = json.loads(path.read_text())
+    assert "widgets" not in notebook["metadata"], "run scripts/strip_widget_state.py"
+    without = [i for i, c in enumerate(_cells(path, "code")) for o in c["outputs"]
+               if WIDGET_VIEW in o.get("data", {})
+               and 'class="course-explorer-static"' not in "".join(o["data"].get("text/html", ""))]
+    assert not without, f"explorer outputs without frames in code cells {without}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=_ids(CHAPTERS))
 def test_widget_cells_are_ignored_by_nbval(path):
     """nbval cannot compare widget outputs: every cell showing a widget is tagged."""
     untagged = [i for i, c in enumerate(_cells(path, "code"))

@@ -372,7 +372,7 @@ def test_cdn_assets_have_local_copies(site):
     """Every external script/stylesheet the site loads is served from a local npm copy."""
     _fetch_assets()
     urls = external_scripts(site[1])
-    assert urls, "expected the CDN scripts of MathJax and the widget manager"
+    assert urls, "expected the CDN scripts of MathJax"
     missing = [f"{url} (on {pages[0]})" for url, pages in urls.items()
                if not (local_asset(url) and local_asset(url).is_file())]
     assert not missing, "no local copy (tests/site_assets/package.json) for:\n" + "\n".join(missing)
@@ -523,17 +523,19 @@ def test_dropdowns_open_on_click(visits, book_build):
     assert any(":solution#" in key for v in visits.values() for key in v.dropdowns or {})
 
 
-def test_widget_state_is_embedded(visits, book_build):
-    """Pages of chapters with an explorer embed the widget state, and the widgets render."""
+def test_explorers_show_frames_not_a_dead_widget(visits, book_build):
+    """Pages of chapters with an explorer show its precomputed frames (a widget needs a
+    kernel), and neither a widget nor an embedded widget state."""
     def check(v):
         notebook = notebook_of(v.page, book_build.source)
-        if notebook is None or not has_explorer(notebook):
-            return None
         html = (book_build.html / v.page).read_text()
-        if 'type="application/vnd.jupyter.widget-state+json"' not in html:
-            return "no embedded widget state"
-        if not v.widget_views:
-            return "widget state embedded, but no widget rendered"
+        if 'type="application/vnd.jupyter.widget-state+json"' in html:
+            return "embedded widget state (a dead widget on a page without a kernel)"
+        if v.widget_views:
+            return f"{v.widget_views} widgets rendered"
+        if notebook is not None and has_explorer(notebook) \
+                and 'class="course-explorer-static"' not in html:
+            return "an explorer without its frames"
     assert _failures(visits, check) == []
 
 

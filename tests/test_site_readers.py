@@ -210,3 +210,24 @@ def test_print_unfolds_proofs_and_solutions_and_hides_widgets(phone_visits):
     assert not folded, f"blocks that stay folded in print: {folded[:10]}"
     assert not widgets, f"widgets shown in print: {widgets}"
     assert sum(len(v.print_folded) for v in phone_visits.values()) > 0
+
+
+def test_explorer_frames_follow_the_slider_without_a_kernel(site):  # noqa: F811
+    """On a phone: open the explorer, move its first slider (keyboard), and the picture and
+    its alt text change; the slider track has a usable width."""
+    _need_browser()
+    base, html_dir = site
+    with sync_playwright() as p:
+        browser = _browser(p)
+        page = _open(browser.new_context(**PHONE), base, html_dir, CHAPTER)
+        explorer = page.locator("details.course-explorer-static").first
+        explorer.locator("summary").tap()
+        slider = explorer.locator("input[type=range]").first
+        assert slider.is_visible() and slider.bounding_box()["width"] >= 100
+        image = explorer.locator("img.cx-frame")
+        before = (image.get_attribute("src"), image.get_attribute("alt"))
+        slider.focus()
+        page.keyboard.press("ArrowLeft" if slider.input_value() != "0" else "ArrowRight")
+        after = (image.get_attribute("src"), image.get_attribute("alt"))
+        assert after[0] != before[0] and after[1] != before[1]
+        browser.close()

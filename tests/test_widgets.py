@@ -6,6 +6,7 @@ update must show what a new figure drawn for the same values shows: the same lin
 data, labels, titles and limits, and the same pixels in the PNG the widget displays.
 """
 import io
+import re
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -144,3 +145,42 @@ def test_ch5_explorer_draws_three_panels_one_line_each():
         fig = draw(**values)
         assert len(fig.axes) == 3 and all(len(ax.get_lines()) == 1 for ax in fig.axes)
         plt.close(fig)
+
+
+def _frames_data(html):
+    import json
+    import re
+    return json.loads(re.search(r'<script type="application/json" class="cx-data">(.*?)</script>',
+                                html, flags=re.S).group(1))
+
+
+@pytest.mark.parametrize("name", sorted(EXPLORER_NAMES))
+def test_explorer_output_carries_frames_for_the_static_site(name):
+    """The explorer's output bundle holds the live widget and the frames (HTML); the
+    frame shown first is the picture of the initial control values, and each frame is the
+    draw function's picture of its setting, at twice the figure's resolution."""
+    import base64
+    import io
+
+    from PIL import Image
+    draw, defaults, _ = _live.EXPLORERS[name]
+    bundle = getattr(widgets, f"{name}_explorer")()._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    html = bundle["text/html"]
+    data = _frames_data(html)
+    assert 1 < len(data["frames"]) <= _live.MAX_FRAMES
+    assert len(data["frames"]) == np.prod(data["shape"]) == len(data["alts"])
+    assert len(set(data["frames"])) == len(data["frames"]), "two settings drew the same frame"
+    shown = re.search(r'<img class="cx-frame" src="([^"]+)"', html).group(1)
+    first = Image.open(io.BytesIO(base64.b64decode(shown.split(",", 1)[1])))
+    fig = draw(**defaults)
+    size = (fig.get_figwidth() * fig.dpi * 2, fig.get_figheight() * fig.dpi * 2)
+    png, _ = _live._frame_png(fig)
+    assert first.size == size and shown == "data:image/png;base64," + base64.b64encode(png).decode()
+    plt.close("all")
+
+
+def test_frames_html_refuses_too_many_frames():
+    draw, defaults, _ = _live.EXPLORERS["ch4_truncation"]
+    with pytest.raises(ValueError, match="frames: give 1 to 12"):
+        _live.frames_html(draw, {"T": list(range(13))}, defaults, {"T": "T"})

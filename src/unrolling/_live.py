@@ -17,7 +17,13 @@ fixed layout, drawn for speed; :func:`history_figure` draws chapter 5's three pa
 (:func:`unrolling.plotting.bilevel_history_figure`). This module imports no numerics
 (numpy, matplotlib, PIL; ipywidgets when an explorer is built).
 """
+import base64
+import functools
+import html
 import io
+import itertools
+import json
+import math
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -175,18 +181,22 @@ def _encode_png(canvas):
     return buf.getvalue()
 
 
-def explorer(draw, **controls):
+def explorer(draw, frames=None, **controls):
     """A box of controls above an output area that a :class:`LiveFigure` refreshes.
 
     Args:
       draw: function of the control values returning a matplotlib Figure, which
         updates the figure given as ``fig=`` in place instead of drawing a new one.
+      frames: for the static site, ``{control name: values}``: a small grid (at most
+        :data:`MAX_FRAMES` combinations; other controls stay at their initial value)
+        drawn ahead of time, see :func:`frames_html`.
       **controls: ipywidgets value widgets (sliders, toggles), keyed by ``draw``'s
         argument names.
 
     Returns:
-      An ``ipywidgets.VBox``; the figure for the initial values is drawn at once,
-      so the executed notebook embeds it in the widget state.
+      An ``ipywidgets.VBox``; the figure for the initial values is drawn at once. In a
+      kernel the box shows as the live widget; its output also carries the frames as
+      HTML, which the static site shows instead (the widget needs a kernel there).
     """
     import ipywidgets as w
     from IPython.display import Image as PNGImage
@@ -203,7 +213,109 @@ def explorer(draw, **controls):
     for control in controls.values():
         control.observe(update, names="value")
     update()
-    return w.VBox([w.HBox(list(controls.values())), out])
+    initial = {name: c.value for name, c in controls.items()}
+    labels = {name: c.description for name, c in controls.items()}
+    html = frames_html(draw, frames or {}, initial, labels)
+    return _explorer_box()([w.HBox(list(controls.values())), out], static_html=html)
+
+
+@functools.cache
+def _explorer_box():
+    """The explorer's VBox class, made on first use (ipywidgets is imported lazily)."""
+    import ipywidgets as w
+
+    class ExplorerBox(w.VBox):
+        """A VBox whose output also holds an HTML version for pages without a kernel."""
+
+        def __init__(self, children, static_html):
+            super().__init__(children)
+            self._static_html = static_html
+
+        def _repr_mimebundle_(self, **kwargs):
+            bundle = super()._repr_mimebundle_(**kwargs)
+            bundle["text/html"] = self._static_html
+            return bundle
+
+    return ExplorerBox
+
+
+#: At most this many precomputed frames per explorer on the static site; frames are
+#: drawn at FRAME_SCALE times the figure's dpi (sharp on phones) and stored as PNG
+#: with a 64-colour palette (about 20-40 kB each).
+MAX_FRAMES, FRAME_SCALE = 12, 2
+
+
+def _frame_png(fig):
+    fig.set_dpi(fig.dpi * FRAME_SCALE)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    buf = io.BytesIO()
+    image = Image.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB")
+    image.quantize(64).save(buf, format="png", optimize=True)
+    plt.close(fig)
+    return buf.getvalue(), canvas.get_width_height()[0] // FRAME_SCALE
+
+
+def _format(value):
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, (int, np.integer)):
+        return str(value)
+    return f"{value:.3g}"
+
+
+def frames_html(draw, grids, initial, labels):
+    """A kernel-free explorer for the static site: one range input per varied control,
+    swapping precomputed frames of ``draw`` (every combination of ``grids``' values;
+    the other controls at ``initial``). It opens folded, under a summary that says what
+    it is, so that the page does not show the default picture twice."""
+    names = list(grids)
+    shape = [len(grids[n]) for n in names]
+    if not names or math.prod(shape) > MAX_FRAMES:
+        raise ValueError(f"frames: give 1 to {MAX_FRAMES} combinations of control values, "
+                         f"got {math.prod(shape) if names else 0} ({shape})")
+    frames, alts, width = [], [], None
+    for combo in itertools.product(*(grids[n] for n in names)):
+        png, width = _frame_png(draw(**{**initial, **dict(zip(names, combo))}))
+        frames.append("data:image/png;base64," + base64.b64encode(png).decode())
+        alts.append("Explorer frame with " + ", ".join(
+            f"{labels[n]} = {_format(v)}" for n, v in zip(names, combo)))
+    start = [_nearest(grids[n], initial[n]) for n in names]
+    index = int(np.ravel_multi_index(start, shape))
+    inputs = "".join(
+        f'<label class="cx-control">{html.escape(labels[n])} '
+        f'<input type="range" min="0" max="{len(grids[n]) - 1}" step="1" value="{i}" '
+        f'aria-label="{html.escape(labels[n])}"> <output>{_format(grids[n][i])}</output></label>'
+        for n, i in zip(names, start))
+    data = json.dumps({"frames": frames, "alts": alts, "shape": shape,
+                       "values": [[_format(v) for v in grids[n]] for n in names]})
+    return (f'<details class="course-explorer-static"><summary>Explore this figure without '
+            f'a kernel: {len(frames)} precomputed settings (open the chapter in Colab for '
+            f'the live explorer)</summary><div class="cx-controls">{inputs}</div>'
+            f'<img class="cx-frame" src="{frames[index]}" alt="{html.escape(alts[index])}" '
+            f'style="width: 100%; max-width: {width}px">'
+            f'<script type="application/json" class="cx-data">{data}</script>'
+            f'<script>{_FRAMES_JS}</script></details>')
+
+
+def _nearest(values, value):
+    return int(np.argmin([abs(float(v) - float(value)) for v in values]))
+
+
+#: Swaps the frame when a range input moves (row-major index over the inputs).
+_FRAMES_JS = """(function (root) {
+  var data = JSON.parse(root.querySelector('.cx-data').textContent);
+  var inputs = root.querySelectorAll('input[type=range]'), img = root.querySelector('.cx-frame');
+  function show() {
+    var index = 0;
+    inputs.forEach(function (input, d) {
+      index = index * data.shape[d] + Number(input.value);
+      input.nextElementSibling.textContent = data.values[d][Number(input.value)];
+    });
+    img.src = data.frames[index]; img.alt = data.alts[index];
+  }
+  inputs.forEach(function (input) { input.addEventListener('input', show); });
+})(document.currentScript.parentElement);"""
 
 
 # --- The explorers' picture: curves on a log-y axis in a fixed layout ---------------------

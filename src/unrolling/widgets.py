@@ -88,10 +88,13 @@ def ch1_contraction_explorer():
     """The chapter 1 explorer: sliders for the step size (fraction of 2/L) and κ."""
     return _live.explorer(
         ch1_contraction,
+        frames=dict(step_fraction=[0.25, 0.5, 0.75, 0.95, 1.05], condition_number=[30.0, 1000.0]),
         step_fraction=_control("FloatSlider", "α · L/2", value=0.5, min=0.05, max=1.05,
                                step=0.05),
-        condition_number=_control("FloatLogSlider", "κ = L/μ", value=30.0, base=10,
-                                  min=0.5, max=3.0, step=0.1))
+        # a selection, so that the readout shows the κ the title shows (a log slider
+        # would show its grid's 31.6 for 30)
+        condition_number=_control("SelectionSlider", "κ = L/μ", value=30.0,
+                                  options=[3.0, 10.0, 30.0, 100.0, 300.0, 1000.0]))
 
 
 # --- Chapter 2: a first look at the derivative error ------------------------------
@@ -159,6 +162,7 @@ def ch2_unrolling_errors_explorer():
     """The chapter 2 explorer: sliders for the initialization scale and the step size."""
     return _live.explorer(
         _ch2_unrolling_errors,
+        frames=dict(init_scale=[-500.0, 0.0, 500.0, 1500.0], step_fraction=[0.5, 1.0]),
         init_scale=_control("FloatSlider", "x0 scale", value=0.0, min=-500.0, max=1500.0,
                             step=100.0),
         step_fraction=_control("FloatSlider", "α (L+μ)/2", value=1.0, min=0.1, max=1.0,
@@ -214,6 +218,7 @@ def ch3_curse_explorer():
     """The chapter 3 explorer: sliders for the step size, the condition number and σ."""
     return _live.explorer(
         ch3_curse,
+        frames=dict(step_scale=[0.5, 1.0, 1.5, 1.9], init_scale=[0.0, 1.0, 10.0]),
         step_scale=_control("FloatSlider", "α · L", value=1.9, min=0.1, max=1.98, step=0.02),
         log10_cond=_control("FloatSlider", "log10 κ", value=2.0, min=1.0, max=3.0, step=0.1),
         init_scale=_control("FloatSlider", "σ", value=1.0, min=0.0, max=10.0, step=0.25))
@@ -259,6 +264,7 @@ def ch4_truncation_explorer():
     """The chapter 4 explorer: sliders for the truncation T and the cost ratio ω."""
     return _live.explorer(
         ch4_truncation,
+        frames=dict(T=[0, 40, 80, 120, 160, 190], omega=[1.0, 3.0]),
         T=_control("IntSlider", "T", value=40, min=0, max=_CH4_STEPS, step=5),
         omega=_control("FloatSlider", "ω", value=3.0, min=0.5, max=_CH4_OMEGA_MAX, step=0.5))
 
@@ -315,6 +321,7 @@ def ch5_bilevel_explorer():
     """The chapter 5 explorer: outer step size, inner tolerance, warm or cold start."""
     return _live.explorer(
         ch5_bilevel,
+        frames=dict(step_size=[0.005, 0.02, 0.08], eps=[1e-4, 1e-2], warm_start=[True, False]),
         step_size=_control("FloatLogSlider", "τ (outer)", value=0.02, base=10, min=-3,
                            max=-1, step=0.1),
         eps=_control("FloatLogSlider", "ε (inner)", value=1e-4, base=10, min=-8, max=-1,
