@@ -76,21 +76,16 @@ def _close(answer, reference, rtol=1e-6, atol=1e-9):
 # --- Chapter 1: fixed points and contractions --------------------------------------
 
 def ch1_contraction_factor(step_size, L, mu, answer):
-    r"""Chapter 1: the contraction factor :math:`\rho(\alpha) = \max_\lambda |1 - \alpha\lambda|`
-    of gradient descent with step ``step_size`` on a quadratic with spectrum in [mu, L]
-    (reference: :func:`unrolling.bounds.gd_contraction`)."""
+    r"""Chapter 1: gradient descent's factor :math:`\max_\lambda |1 - \alpha\lambda|` over
+    the spectrum [mu, L] (reference: :func:`unrolling.bounds.gd_contraction`)."""
     reference = float(gd_contraction(step_size, L, mu))
     return _report("ch1_contraction_factor", _close(answer, reference),
                   "the factor is the largest |1 - step_size * λ| over the spectrum [mu, L]")
 
 
 def ch1_optimal_step_size(L, mu, answer):
-    r"""Chapter 1: the step size minimizing :math:`\rho(\alpha)` for spectrum [mu, L].
-
-    The answer is accepted when its contraction factor equals the smallest possible
-    one, :math:`(L - \mu)/(L + \mu)`, computed with :func:`unrolling.bounds.gd_contraction`
-    at the two end points' balance; the minimizer is unique, so only 2/(L + mu) passes.
-    """
+    r"""Chapter 1: the step size minimizing :math:`\rho(\alpha)` for spectrum [mu, L]:
+    its factor (:func:`unrolling.bounds.gd_contraction`) must be that of 2/(L + mu)."""
     if np.ndim(answer) != 0:
         return _report("ch1_optimal_step_size", False, "the answer is one number")
     rho = float(gd_contraction(answer, L, mu))
@@ -101,12 +96,9 @@ def ch1_optimal_step_size(L, mu, answer):
 
 
 def ch1_iterations_to_tolerance(rho, e0, tol, answer):
-    r"""Chapter 1: the smallest k with :math:`\rho^k e^{(0)} \le` ``tol``.
-
-    Reference: the first k at which :func:`unrolling.bounds.iterate_bound` drops to
-    ``tol`` (searched from :math:`\lceil \log(tol/e^{(0)}) / \log\rho \rceil` and its
-    neighbours, so rounding in the logarithms cannot shift it). Needs 0 < rho < 1.
-    """
+    r"""Chapter 1: the smallest k with :math:`\rho^k e^{(0)} \le` ``tol``: the first k,
+    near :math:`\lceil \log(tol/e^{(0)}) / \log\rho \rceil`, at which
+    :func:`unrolling.bounds.iterate_bound` drops to ``tol``. Needs 0 < rho < 1."""
     if not 0.0 < float(rho) < 1.0:
         raise ValueError(f"rho must lie in (0, 1), got {rho}")
     guess = max(math.ceil(math.log(tol / e0) / math.log(rho)), 0)
@@ -128,15 +120,9 @@ def _heavy_ball_jacobian(eigenvalues, step_size, momentum):
 
 def ch1_heavy_ball_rate(L, mu, answer):
     r"""Chapter 1: spectral radius of heavy ball's phase-space Jacobian with Polyak's
-    parameters :math:`\alpha = 4/(\sqrt L + \sqrt\mu)^2`,
-    :math:`\beta = ((\sqrt L - \sqrt\mu)/(\sqrt L + \sqrt\mu))^2` on a quadratic with
-    spectrum [mu, L].
-
-    Reference: the eigenvalues of the Jacobian of :func:`unrolling.methods.heavy_ball`
-    on the quadratic with Hessian diag(mu, (mu + L)/2, L), computed with ``jax.jacfwd``.
-    Repeated eigenvalues (Polyak's parameters put double ones at mu and L) are
-    computed to about 1e-8, hence the loose tolerance.
-    """
+    parameters on a quadratic with spectrum [mu, L]: eigenvalues of ``jax.jacfwd`` of
+    :func:`unrolling.methods.heavy_ball` on diag(mu, (mu + L)/2, L), to 1e-6 (the
+    double eigenvalues at mu and L are computed to about 1e-8)."""
     sL, smu = np.sqrt(float(L)), np.sqrt(float(mu))
     lam = jnp.asarray([float(mu), (float(mu) + float(L)) / 2, float(L)])
     B = _heavy_ball_jacobian(lam, 4.0 / (sL + smu) ** 2, ((sL - smu) / (sL + smu)) ** 2)
@@ -147,10 +133,9 @@ def ch1_heavy_ball_rate(L, mu, answer):
 
 
 def _matrix_verdict(name, answer, reference, hint, trivial=()):
-    """Compare a matrix answer with ``reference`` (:func:`_close_squeezed`), but refuse
-    inputs at which a trivial answer, zero or one of ``trivial`` (pairs (what, value):
-    an input, a part of the formula), equals the reference: there a wrong formula
-    would pass, so the check proves nothing."""
+    """:func:`_close_squeezed`, but inputs at which zero or a ``trivial`` (what, value)
+    pair (an input, a part of the formula) is the answer are refused: a wrong formula
+    would pass there."""
     for what, value in (("zero", np.zeros(np.shape(reference))),) + tuple(trivial):
         if _close_squeezed(value, reference):
             return _report(name, False, f"here the answer equals {what}, so a wrong formula "
@@ -159,12 +144,11 @@ def _matrix_verdict(name, answer, reference, hint, trivial=()):
 
 
 def ch1_ift_jacobian(update, x, u, answer):
-    r"""Chapter 1 (and chapter 2's implicit estimator before convergence):
-    :math:`(I - B)^{-1} C` at the point ``x`` of ``update``, :math:`Dx^\star(u)` at its fixed
-    point (reference: :func:`unrolling.implicit_jacobian`), as an (n, p) matrix; a zero
-    answer cannot pass (at ``x`` = 0 ridge's answer is zero: the check refuses it)."""
+    r"""Chapters 1 and 2: :math:`(I - B)^{-1} C` at the point ``x`` of ``update``
+    (:math:`Dx^\star(u)` at its fixed point) as an (n, p) matrix, by
+    :func:`unrolling.implicit_jacobian`; refused where it is zero (ridge at x = 0)."""
     reference = np.asarray(jax.jit(implicit_jacobian, static_argnums=0)(update, x, u))
-    if np.shape(answer) != reference.shape:
+    if np.shape(answer) != reference.shape:   # strict: (n, 1) for p = 1
         return _report("ch1_ift_jacobian", False,
                        f"expected shape {reference.shape}, got {np.shape(answer)}")
     return _matrix_verdict("ch1_ift_jacobian", answer, reference,
@@ -187,15 +171,10 @@ def _shape_hint(answer, reference, hint):
 
 
 def ch2_piggyback_step(update, x, u, X_dot, answer):
-    r"""Chapter 2: one step :math:`\dot X^{(k+1)} = B_k \dot X^{(k)} + C_k` of the
-    forward (piggyback) recursion, with :math:`B_k = \partial_x \mathcal A(x^{(k)}, u)`
-    and :math:`C_k = \partial_u \mathcal A(x^{(k)}, u)` taken at ``x`` = :math:`x^{(k)}`
-    and ``X_dot`` = :math:`\dot X^{(k)}` of shape (n, p).
-
-    Reference: ``jax.jacfwd`` of the flattened update in x and in u. Inputs at which
-    ``X_dot`` itself, :math:`B_k\dot X^{(k)}` or :math:`C_k` alone is the answer (a
-    fixed point, :math:`\dot X^{(k)} = 0`, :math:`C_k = 0`) are refused.
-    """
+    r"""Chapter 2: one piggyback step :math:`\dot X^{(k+1)} = B_k \dot X^{(k)} + C_k` at
+    ``x`` = :math:`x^{(k)}`, ``X_dot`` = :math:`\dot X^{(k)}` (n, p), by ``jax.jacfwd``.
+    Inputs where ``X_dot`` itself, :math:`B_k\dot X^{(k)}` or :math:`C_k` alone is the
+    answer (a fixed point, :math:`\dot X^{(k)} = 0`, :math:`C_k = 0`) are refused."""
     x_flat, unravel_x = ravel_pytree(x)
     u_flat, unravel_u = ravel_pytree(u)
 
@@ -215,8 +194,7 @@ def ch2_piggyback_step(update, x, u, X_dot, answer):
 
 
 def _last_steps(update, x0, u, num_steps, w):
-    r""":math:`\partial_u\mathcal A` at :math:`x^{(K-1)}` and at :math:`x^{(K)}`, times
-    ``w`` if it is not None."""
+    r""":math:`\partial_u\mathcal A` at :math:`x^{(K-1)}` and :math:`x^{(K)}` (times ``w``)."""
     @jax.jit
     def both(u_, w_):
         unravel = ravel_pytree(x0(u_) if callable(x0) else x0)[1]
@@ -226,13 +204,10 @@ def _last_steps(update, x0, u, num_steps, w):
 
 
 def ch2_reverse_sweep(update, x0, u, num_steps, w, answer):
-    r"""Chapter 2: the result :math:`\bar U_K^{(0)} = D x^{(K)}(u)` of the reverse sweep
-    (Mehmood et al. eq. 12), or :math:`w^\top D x^{(K)}(u)` of shape (p,) when the
-    cotangent ``w`` is not None.
-
-    Reference: the last entry of :func:`unrolling.reverse_mode`. Inputs at which the
-    last step's term :math:`w^\top C_{K-1}` alone is the answer (K = 1) are refused.
-    """
+    r"""Chapter 2: the reverse sweep's :math:`\bar U_K^{(0)} = D x^{(K)}(u)` (Mehmood et
+    al. eq. 12), or :math:`w^\top D x^{(K)}(u)` (p,) for a cotangent ``w``: the last
+    entry of :func:`unrolling.reverse_mode`. Inputs where the last step's term
+    :math:`w^\top C_{K-1}` alone is the answer (K = 1) are refused."""
     reference = np.asarray(jax.jit(lambda u_, w_: reverse_mode(
         update, x0, u_, num_steps, w=w_)[-1])(u, w))
     last = _last_steps(update, x0, u, num_steps, w)[0]
@@ -244,12 +219,8 @@ def ch2_reverse_sweep(update, x0, u, num_steps, w, answer):
 
 def ch2_one_step_estimate(update, x0, u, num_steps, answer):
     r"""Chapter 2: the one-step estimator :math:`\partial_u \mathcal A(x^{(K-1)}, u)`
-    (Bolte et al. eq. 4), the derivative of the last step alone.
-
-    Reference: :func:`unrolling.one_step_jacobian` at the iterate :math:`x^{(K-1)}`
-    of :func:`unrolling.iterate`; num_steps = K >= 1. Inputs at which the same
-    formula at :math:`x^{(K)}` gives the answer (converged iterates) are refused.
-    """
+    (Bolte et al. eq. 4), by :func:`unrolling.one_step_jacobian`; K = num_steps >= 1.
+    Inputs where the same formula at :math:`x^{(K)}` is the answer are refused."""
     if num_steps < 1:
         raise ValueError(f"num_steps must be >= 1, got {num_steps}")
     reference, at_last = _last_steps(update, x0, u, num_steps, None)
