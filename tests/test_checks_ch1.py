@@ -106,3 +106,21 @@ def test_checkers_are_named_after_their_chapter_in_chapter_order():
                                    polynomials) for name in dir(module)}
     assert not library & set(names)
     assert "report" not in dir(checks)
+
+
+def test_ift_jacobian_refuses_a_point_where_zero_is_the_answer(ridge_fixed_point, capsys):
+    """At x = 0 ridge's (I - B)^{-1} C = -H^{-1} x is zero: a zero placeholder (or any
+    formula that forgets x) would pass, so the checker refuses the input."""
+    _, update, x_star, u = ridge_fixed_point
+    zero = jnp.zeros((x_star.size, 1))
+    assert not checks.ch1_ift_jacobian(update, jnp.zeros_like(x_star), u, zero)
+    assert "answer equals zero" in capsys.readouterr().out
+    assert not checks.ch1_ift_jacobian(update, x_star, u, zero)
+
+
+@pytest.mark.parametrize("shape", [(1,), (2,)])
+def test_scalar_checkers_reject_non_scalars_with_a_verdict(shape, capsys):
+    k = math.ceil(math.log(1e-6) / math.log(0.97))        # the right k, in an array
+    assert not checks.ch1_iterations_to_tolerance(0.97, 1.0, 1e-6, jnp.full(shape, k))
+    assert not checks.ch1_optimal_step_size(L, MU, [2 / (L + MU)])
+    assert capsys.readouterr().out.count("not yet") == 2

@@ -73,3 +73,44 @@ def test_one_step_estimate_accepts_minus_alpha_x_prev(ridge):
 def test_one_step_estimate_needs_a_step(ridge):
     with pytest.raises(ValueError, match="num_steps"):
         checks.ch2_one_step_estimate(ridge["update"], ridge["x0"], ridge["u"], 0, ridge["x0"])
+
+
+def test_piggyback_step_refuses_inputs_where_a_partial_formula_is_the_answer(ridge, key,
+                                                                            capsys):
+    """X_dot = 0: the answer is C_k alone, so forgetting B_k X_dot would pass; at the
+    fixed point with X_dot = Dx*, the answer is X_dot itself: both inputs are refused."""
+    alpha, update, u = ridge["alpha"], ridge["update"], ridge["u"]
+    x = jax.random.normal(key, (4,))
+    C = -alpha * x[:, None]
+    assert not checks.ch2_piggyback_step(update, x, u, jnp.zeros((4, 1)), C)
+    assert "C_k alone" in capsys.readouterr().out
+    problem = problems.ridge(ridge["A"], ridge["b"])
+    x_star, J_star = problem.x_star(u), problem.jacobian(u)
+    assert not checks.ch2_piggyback_step(update, x_star, u, J_star, J_star)
+    assert "X_dot itself" in capsys.readouterr().out
+    X_dot = jax.random.normal(jax.random.PRNGKey(1), (4, 1))
+    assert not checks.ch2_piggyback_step(update, x, u, X_dot, X_dot)   # the previous tangent
+
+
+def test_reverse_sweep_refuses_a_single_step(ridge, capsys):
+    """For K = 1 the sweep is the last step's term w^T C_0 alone: a sweep that forgets
+    to accumulate would pass, so K = 1 is refused; K = 2 tells them apart."""
+    w = jnp.arange(1.0, 5.0)
+    last_term = -ridge["alpha"] * w @ ridge["x0"]
+    assert not checks.ch2_reverse_sweep(ridge["update"], ridge["x0"], ridge["u"], 1, w,
+                                        last_term[None])
+    assert "last step's term alone" in capsys.readouterr().out
+    xs = _python_loop(ridge, 2)
+    assert not checks.ch2_reverse_sweep(ridge["update"], ridge["x0"], ridge["u"], 2, w,
+                                        (-ridge["alpha"] * w @ xs[1])[None])
+
+
+def test_one_step_estimate_refuses_converged_and_zero_inputs(ridge, capsys):
+    """From x0 = x* every iterate is x*, so C at x^(K) (the classic slip) is the answer
+    too; from x0 = 0 with K = 1 the answer -alpha x0 is zero. Both inputs are refused."""
+    update, u, alpha = ridge["update"], ridge["u"], ridge["alpha"]
+    x_star = problems.ridge(ridge["A"], ridge["b"]).x_star(u)
+    assert not checks.ch2_one_step_estimate(update, x_star, u, 5, -alpha * x_star)
+    assert "at x^(K)" in capsys.readouterr().out
+    assert not checks.ch2_one_step_estimate(update, jnp.zeros(4), u, 1, jnp.zeros(4))
+    assert "answer equals zero" in capsys.readouterr().out

@@ -76,21 +76,18 @@ def _close(answer, reference, rtol=1e-6, atol=1e-9):
 # --- Chapter 1: fixed points and contractions --------------------------------------
 
 def ch1_contraction_factor(step_size, L, mu, answer):
-    r"""Chapter 1: the contraction factor :math:`\rho(\alpha) = \max_\lambda |1 - \alpha\lambda|`
-    of gradient descent with step ``step_size`` on a quadratic with spectrum in [mu, L]
-    (reference: :func:`unrolling.bounds.gd_contraction`)."""
+    r"""Chapter 1: gradient descent's factor :math:`\max_\lambda |1 - \alpha\lambda|` over
+    the spectrum [mu, L] (reference: :func:`unrolling.bounds.gd_contraction`)."""
     reference = float(gd_contraction(step_size, L, mu))
     return _report("ch1_contraction_factor", _close(answer, reference),
                   "the factor is the largest |1 - step_size * λ| over the spectrum [mu, L]")
 
 
 def ch1_optimal_step_size(L, mu, answer):
-    r"""Chapter 1: the step size minimizing :math:`\rho(\alpha)` for spectrum [mu, L].
-
-    The answer is accepted when its contraction factor equals the smallest possible
-    one, :math:`(L - \mu)/(L + \mu)`, computed with :func:`unrolling.bounds.gd_contraction`
-    at the two end points' balance; the minimizer is unique, so only 2/(L + mu) passes.
-    """
+    r"""Chapter 1: the step size minimizing :math:`\rho(\alpha)` for spectrum [mu, L]:
+    its factor (:func:`unrolling.bounds.gd_contraction`) must be that of 2/(L + mu)."""
+    if np.ndim(answer) != 0:
+        return _report("ch1_optimal_step_size", False, "the answer is one number")
     rho = float(gd_contraction(answer, L, mu))
     best = float(gd_contraction(2.0 / (L + mu), L, mu))
     return _report("ch1_optimal_step_size", _close(rho, best),
@@ -99,18 +96,15 @@ def ch1_optimal_step_size(L, mu, answer):
 
 
 def ch1_iterations_to_tolerance(rho, e0, tol, answer):
-    r"""Chapter 1: the smallest k with :math:`\rho^k e^{(0)} \le` ``tol``.
-
-    Reference: the first k at which :func:`unrolling.bounds.iterate_bound` drops to
-    ``tol`` (searched from :math:`\lceil \log(tol/e^{(0)}) / \log\rho \rceil` and its
-    neighbours, so rounding in the logarithms cannot shift it). Needs 0 < rho < 1.
-    """
+    r"""Chapter 1: the smallest k with :math:`\rho^k e^{(0)} \le` ``tol``: the first k,
+    near :math:`\lceil \log(tol/e^{(0)}) / \log\rho \rceil`, at which
+    :func:`unrolling.bounds.iterate_bound` drops to ``tol``. Needs 0 < rho < 1."""
     if not 0.0 < float(rho) < 1.0:
         raise ValueError(f"rho must lie in (0, 1), got {rho}")
     guess = max(math.ceil(math.log(tol / e0) / math.log(rho)), 0)
     candidates = [k for k in range(max(guess - 2, 0), guess + 3)
                   if float(iterate_bound(k, rho, e0)) <= tol]
-    ok = float(np.asarray(answer)) == candidates[0]
+    ok = np.ndim(answer) == 0 and float(answer) == candidates[0]
     return _report("ch1_iterations_to_tolerance", ok,
                   "the smallest integer k with rho**k * e0 <= tol (take logarithms; "
                   "log(rho) < 0 flips the inequality)")
@@ -126,15 +120,9 @@ def _heavy_ball_jacobian(eigenvalues, step_size, momentum):
 
 def ch1_heavy_ball_rate(L, mu, answer):
     r"""Chapter 1: spectral radius of heavy ball's phase-space Jacobian with Polyak's
-    parameters :math:`\alpha = 4/(\sqrt L + \sqrt\mu)^2`,
-    :math:`\beta = ((\sqrt L - \sqrt\mu)/(\sqrt L + \sqrt\mu))^2` on a quadratic with
-    spectrum [mu, L].
-
-    Reference: the eigenvalues of the Jacobian of :func:`unrolling.methods.heavy_ball`
-    on the quadratic with Hessian diag(mu, (mu + L)/2, L), computed with ``jax.jacfwd``.
-    Repeated eigenvalues (Polyak's parameters put double ones at mu and L) are
-    computed to about 1e-8, hence the loose tolerance.
-    """
+    parameters on a quadratic with spectrum [mu, L]: eigenvalues of ``jax.jacfwd`` of
+    :func:`unrolling.methods.heavy_ball` on diag(mu, (mu + L)/2, L), to 1e-6 (the
+    double eigenvalues at mu and L are computed to about 1e-8)."""
     sL, smu = np.sqrt(float(L)), np.sqrt(float(mu))
     lam = jnp.asarray([float(mu), (float(mu) + float(L)) / 2, float(L)])
     B = _heavy_ball_jacobian(lam, 4.0 / (sL + smu) ** 2, ((sL - smu) / (sL + smu)) ** 2)
@@ -144,15 +132,27 @@ def ch1_heavy_ball_rate(L, mu, answer):
                   "in [mu, L]; their modulus does not depend on lam")
 
 
+def _matrix_verdict(name, answer, reference, hint, trivial=()):
+    """:func:`_close_squeezed`, but inputs at which zero or a ``trivial`` (what, value)
+    pair (an input, a part of the formula) is the answer are refused: a wrong formula
+    would pass there."""
+    for what, value in (("zero", np.zeros(np.shape(reference))),) + tuple(trivial):
+        if _close_squeezed(value, reference):
+            return _report(name, False, f"here the answer equals {what}, so a wrong formula "
+                           "passes too; take inputs where it differs (x ≠ 0, not converged)")
+    return _report(name, _close_squeezed(answer, reference), _shape_hint(answer, reference, hint))
+
+
 def ch1_ift_jacobian(update, x, u, answer):
-    r"""Chapter 1 (and chapter 2's implicit estimator before convergence):
-    :math:`(I - B)^{-1} C` at the point ``x`` of ``update``, :math:`Dx^\star(u)` at its fixed
-    point (reference: :func:`unrolling.implicit_jacobian`), as an (n, p) matrix."""
+    r"""Chapters 1 and 2: :math:`(I - B)^{-1} C` at the point ``x`` of ``update``
+    (:math:`Dx^\star(u)` at its fixed point) as an (n, p) matrix, by
+    :func:`unrolling.implicit_jacobian`; refused where it is zero (ridge at x = 0)."""
     reference = np.asarray(jax.jit(implicit_jacobian, static_argnums=0)(update, x, u))
-    shape_hint = (f"expected shape {reference.shape}, got {np.shape(answer)}"
-                  if np.shape(answer) != reference.shape else
-                  "solve (I - B) J = C with B = d_x A and C = d_u A at the fixed point")
-    return _report("ch1_ift_jacobian", _close(answer, reference, rtol=1e-6, atol=1e-9), shape_hint)
+    if np.shape(answer) != reference.shape:   # strict: (n, 1) for p = 1
+        return _report("ch1_ift_jacobian", False,
+                       f"expected shape {reference.shape}, got {np.shape(answer)}")
+    return _matrix_verdict("ch1_ift_jacobian", answer, reference,
+                           "solve (I - B) J = C with B = d_x A and C = d_u A at the point")
 
 
 # --- Chapter 2: unrolling, derivatives of iterates --------------------------------
@@ -171,13 +171,10 @@ def _shape_hint(answer, reference, hint):
 
 
 def ch2_piggyback_step(update, x, u, X_dot, answer):
-    r"""Chapter 2: one step :math:`\dot X^{(k+1)} = B_k \dot X^{(k)} + C_k` of the
-    forward (piggyback) recursion, with :math:`B_k = \partial_x \mathcal A(x^{(k)}, u)`
-    and :math:`C_k = \partial_u \mathcal A(x^{(k)}, u)` taken at ``x`` = :math:`x^{(k)}`
-    and ``X_dot`` = :math:`\dot X^{(k)}` of shape (n, p).
-
-    Reference: ``jax.jacfwd`` of the flattened update in x and in u.
-    """
+    r"""Chapter 2: one piggyback step :math:`\dot X^{(k+1)} = B_k \dot X^{(k)} + C_k` at
+    ``x`` = :math:`x^{(k)}`, ``X_dot`` = :math:`\dot X^{(k)}` (n, p), by ``jax.jacfwd``.
+    Inputs where ``X_dot`` itself, :math:`B_k\dot X^{(k)}` or :math:`C_k` alone is the
+    answer (a fixed point, :math:`\dot X^{(k)} = 0`, :math:`C_k = 0`) are refused."""
     x_flat, unravel_x = ravel_pytree(x)
     u_flat, unravel_u = ravel_pytree(u)
 
@@ -185,48 +182,51 @@ def ch2_piggyback_step(update, x, u, X_dot, answer):
         return ravel_pytree(update(unravel_x(x_), unravel_u(u_)))[0]
 
     @jax.jit
-    def step(x_, u_, X_dot_):  # B X_dot + C, compiled as one program
-        return jax.jacfwd(A, 0)(x_, u_) @ X_dot_ + jax.jacfwd(A, 1)(x_, u_)
+    def terms(x_, u_, X_dot_):  # B X_dot and C, compiled as one program
+        return jax.jacfwd(A, 0)(x_, u_) @ X_dot_, jax.jacfwd(A, 1)(x_, u_)
     X_dot = jnp.reshape(jnp.asarray(X_dot), (x_flat.size, u_flat.size))
-    reference = np.asarray(step(x_flat, u_flat, X_dot))
-    return _report("ch2_piggyback_step", _close_squeezed(answer, reference),
-                  _shape_hint(answer, reference, "differentiate x_next = A(x, u) by the "
-                              "chain rule: a term through x (times X_dot) plus a term through u"))
+    BX, C = (np.asarray(t) for t in terms(x_flat, u_flat, X_dot))
+    return _matrix_verdict("ch2_piggyback_step", answer, BX + C,
+                           "differentiate x_next = A(x, u) by the chain rule: a term "
+                           "through x (times X_dot) plus a term through u",
+                           [("X_dot itself", X_dot), ("B_k X_dot alone", BX),
+                            ("C_k alone", C)])
+
+
+def _last_steps(update, x0, u, num_steps, w):
+    r""":math:`\partial_u\mathcal A` at :math:`x^{(K-1)}` and :math:`x^{(K)}` (times ``w``)."""
+    @jax.jit
+    def both(u_, w_):
+        unravel = ravel_pytree(x0(u_) if callable(x0) else x0)[1]
+        xs = iterate(update, x0, u_, num_steps)
+        return [one_step_jacobian(update, unravel(x), u_, w=w_) for x in xs[-2:]]
+    return [np.asarray(J) for J in both(u, w)]
 
 
 def ch2_reverse_sweep(update, x0, u, num_steps, w, answer):
-    r"""Chapter 2: the result :math:`\bar U_K^{(0)} = D x^{(K)}(u)` of the reverse sweep
-    (Mehmood et al. eq. 12), or :math:`w^\top D x^{(K)}(u)` of shape (p,) when the
-    cotangent ``w`` is not None.
-
-    Reference: the last entry of :func:`unrolling.reverse_mode`.
-    """
+    r"""Chapter 2: the reverse sweep's :math:`\bar U_K^{(0)} = D x^{(K)}(u)` (Mehmood et
+    al. eq. 12), or :math:`w^\top D x^{(K)}(u)` (p,) for a cotangent ``w``: the last
+    entry of :func:`unrolling.reverse_mode`. Inputs where the last step's term
+    :math:`w^\top C_{K-1}` alone is the answer (K = 1) are refused."""
     reference = np.asarray(jax.jit(lambda u_, w_: reverse_mode(
         update, x0, u_, num_steps, w=w_)[-1])(u, w))
-    return _report("ch2_reverse_sweep", _close_squeezed(answer, reference),
-                  _shape_hint(answer, reference, "start from X_bar = w (or I), U_bar = 0 and "
-                              "walk k = K-1, ..., 0: U_bar += X_bar C_k, then X_bar = X_bar B_k"))
+    last = _last_steps(update, x0, u, num_steps, w)[0]
+    return _matrix_verdict("ch2_reverse_sweep", answer, reference,
+                           "start from X_bar = w (or I), U_bar = 0 and walk k = K-1, "
+                           "..., 0: U_bar += X_bar C_k, then X_bar = X_bar B_k",
+                           [("the last step's term alone", last)])
 
 
 def ch2_one_step_estimate(update, x0, u, num_steps, answer):
     r"""Chapter 2: the one-step estimator :math:`\partial_u \mathcal A(x^{(K-1)}, u)`
-    (Bolte et al. eq. 4), the derivative of the last step alone.
-
-    Reference: :func:`unrolling.one_step_jacobian` at the iterate :math:`x^{(K-1)}`
-    of :func:`unrolling.iterate`; num_steps = K >= 1.
-    """
+    (Bolte et al. eq. 4), by :func:`unrolling.one_step_jacobian`; K = num_steps >= 1.
+    Inputs where the same formula at :math:`x^{(K)}` is the answer are refused."""
     if num_steps < 1:
         raise ValueError(f"num_steps must be >= 1, got {num_steps}")
-
-    @jax.jit
-    def estimate(u_):
-        x_like = x0(u_) if callable(x0) else x0
-        x_prev = ravel_pytree(x_like)[1](iterate(update, x0, u_, num_steps - 1)[-1])
-        return one_step_jacobian(update, x_prev, u_)
-    reference = np.asarray(estimate(u))
-    return _report("ch2_one_step_estimate", _close_squeezed(answer, reference),
-                  _shape_hint(answer, reference, "differentiate only the last step "
-                              "x^(K) = A(x^(K-1), u) in u, holding x^(K-1) fixed"))
+    reference, at_last = _last_steps(update, x0, u, num_steps, None)
+    return _matrix_verdict("ch2_one_step_estimate", answer, reference,
+                           "differentiate only the last step x^(K) = A(x^(K-1), u) in u, "
+                           "holding x^(K-1) fixed", [("d_u A at x^(K)", at_last)])
 
 
 # --- Chapter 3: the curse of unrolling --------------------------------------------
