@@ -163,7 +163,7 @@ def test_short_steps_never_increase_the_jacobian_error(seed, fraction):
 
 def test_largest_monotone_step_brackets_the_threshold(flat):
     problem, lam, H0, c = flat
-    h, tol = curse.largest_monotone_step(problem, 0.0, jnp.zeros(12), 60)
+    h, tol = curse._largest_monotone_step(problem, 0.0, jnp.zeros(12), 60)
     assert h >= 2**0.5 * (1 - 1e-9) and tol < 1e-6          # Cor. 2: at least sqrt(2)/L
     below = curse.quadratic_error_curves(H0, c, jnp.zeros(12), h, 60, reverse=False).forward
     above = curse.quadratic_error_curves(H0, c, jnp.zeros(12), h + 10 * tol + 1e-6, 60,
@@ -175,7 +175,7 @@ def test_largest_monotone_step_brackets_the_threshold(flat):
 @pytest.mark.parametrize("rho", [0.5, 0.9, 0.98, 0.999])
 def test_curse_peak_is_next_to_one_over_log(rho):
     k_real = 1 / np.log(1 / rho)
-    assert curse.curse_peak(rho) in (np.floor(k_real), np.ceil(k_real))
+    assert curse._curse_peak(rho) in (np.floor(k_real), np.ceil(k_real))
 
 
 def test_lemma6_holds_with_equality_on_ridge(key):
@@ -229,6 +229,56 @@ def test_loss_comparison_squared_loss_has_gamma_alpha_run():
     assert set(curves) == {"squared loss", "Huber, δ = 1"} and set(gammas) == {1.0}
     assert np.isfinite(gammas[1.0]) and gammas[1.0] > 0
     assert curves["squared loss"].forward[-1] < curves["squared loss"].forward[0]
+
+
+def _weighted_ridge_instance(seed=0, M=15, N=4):
+    A, b = data.least_squares_instance(jax.random.PRNGKey(seed), M, N)
+    lam = 1e-2 * float(jnp.linalg.norm(A, 2)) ** 2
+    return A, b, lam, problems.weighted_ridge(A, b, lam)
+
+
+def test_along_direction_matches_jacfwd_of_the_solution_and_of_the_loop():
+    """The restricted problem's Dx*(s) is jacfwd of x*(θ + s w); its forward-mode curve
+    equals jax.jacfwd through the unrolled loop."""
+    A, b, lam, wr = _weighted_ridge_instance()
+    theta, w = jnp.ones(15), jnp.linspace(-1.0, 2.0, 15)
+    line = curse.along_direction(wr, theta, w)
+    assert np.allclose(line.jacobian(0.3)[:, 0],
+                       jax.jacfwd(lambda s: wr.x_star(theta + s * w))(0.3), rtol=1e-9)
+    assert line.smoothness(0.0) == pytest.approx(float(wr.smoothness(theta)))
+    update, x0, k = gradient_descent(line.f, 1.0 / float(line.smoothness(0.0))), jnp.zeros(4), 30
+    def x_k(s):
+        return jax.lax.fori_loop(0, k, lambda _, x: update(x, s), x0)
+    tangents = forward_mode(update, x0, 0.0, k)
+    assert np.allclose(tangents[-1][:, 0], jax.jacfwd(x_k)(0.0), rtol=1e-9, atol=1e-12)
+
+
+def test_visibility_predicts_the_burn_in(flat):
+    """V = |η_L x*_L| / (e μ ‖Dx*‖): on the flat-derivative problem it is the measured
+    height of the burn-in (to a few per cent); for the ridge weight η_L = 1."""
+    problem, lam, H0, c = flat
+    curves = curse.quadratic_error_curves(H0, c, jnp.zeros(12), 2 / 1.01, 300, reverse=False)
+    height = float(curves.forward.max() / curves.forward[0])
+    assert curse.visibility(problem, 0.0) == pytest.approx(height, rel=0.03)
+    top = float(jnp.linalg.eigh(H0)[1][:, -1] @ problem.x_star(0.0))
+    assert curse.visibility(problem, 0.0) == pytest.approx(
+        abs(top) / (np.e * 0.01 * float(jnp.linalg.norm(problem.jacobian(0.0)))), rel=1e-9)
+
+
+def test_visibility_of_a_common_sample_weight_is_sigma_over_lambda_times_the_ridge_one():
+    """Scaling all sample weights together moves x* along the ridge path (weight
+    λ/(1+s)), so Dx* = λ H⁻¹x*; the driving term has ∂_sH = AᵀA, so η_L = σ_L
+    (top eigenvalue of AᵀA): V(sample weights) = V(ridge) · σ_L / λ."""
+    A, b, lam, wr = _weighted_ridge_instance()
+    common = curse.along_direction(wr, jnp.ones(15), jnp.ones(15))
+    sigma_top = float(jnp.linalg.eigvalsh(A.T @ A)[-1])
+    assert curse.visibility(common, 0.0) == pytest.approx(
+        curse.visibility(problems.ridge(A, b), lam) * sigma_top / lam, rel=1e-8)
+    [run] = curse.gd_curves(common, jnp.zeros(4), 0.0,
+                            [2 / float(common.smoothness(0.0) + common.strong_convexity(0.0))],
+                            400)
+    assert float(run.forward.max() / run.forward[0]) == pytest.approx(
+        curse.visibility(common, 0.0), rel=0.1)
 
 
 # --- every bound the chapter draws dominates the measured error -------------------------
@@ -321,7 +371,7 @@ def test_invalid_arguments_are_rejected(flat):
     with pytest.raises(TypeError, match="problem must be problems.quadratic"):
         curse.quadratic_error_curves(H0, c, jnp.zeros(12), 1.0, 5, problem=problems.ridge)
     with pytest.raises(ValueError, match="rho"):
-        curse.curse_peak(1.0)
+        curse._curse_peak(1.0)
     with pytest.raises(TypeError, match="num_steps"):
         curse.quadratic_error_curves(H0, c, jnp.zeros(12), 1.0, 2.5)
 

@@ -36,7 +36,7 @@ from .methods import chebyshev, gradient_descent, heavy_ball
 __all__ = ["ErrorCurves", "quadratic_error_curves", "loss_comparison", "with_solution",
            "gd_curves", "hessian_eigenvalues", "quadratic_data",
            "scieur_constants", "eigen_errors", "gd_quadratic_constants",
-           "lemma6_ratios", "largest_monotone_step", "curse_peak", "explorer_curves"]
+           "lemma6_ratios", "along_direction", "visibility", "explorer_curves"]
 
 
 class ErrorCurves(NamedTuple):
@@ -334,8 +334,8 @@ def _is_monotone(problem, u, x0, num_steps, step_size):
     return jnp.all(jnp.diff(errs) <= 1e-12 * errs[0])
 
 
-def _largest_monotone_step(problem, u, x0, K, num_grid, num_bisections):
-    """Traceable body of :func:`largest_monotone_step`."""
+def _monotone_threshold(problem, u, x0, K, num_grid, num_bisections):
+    """Traceable body of :func:`_largest_monotone_step`."""
     L = problem.smoothness(u)
     grid = 2.0 / L * jnp.arange(1.0, num_grid + 1) / (num_grid + 1)
     ok = jax.vmap(lambda h: _is_monotone(problem, u, x0, K, h))(grid)
@@ -353,7 +353,7 @@ def _largest_monotone_step(problem, u, x0, K, num_grid, num_bisections):
     return lo, hi - lo
 
 
-def largest_monotone_step(problem, u, x0, num_steps, num_grid=32, num_bisections=30):
+def _largest_monotone_step(problem, u, x0, num_steps, num_grid=32, num_bisections=30):
     r"""Largest gradient-descent step h in (0, 2/L) whose forward-mode error
     :math:`\dot e^{(k)}` is non-increasing for k ≤ ``num_steps``.
 
@@ -361,25 +361,67 @@ def largest_monotone_step(problem, u, x0, num_steps, num_grid=32, num_bisections
     a given problem can allow a larger step, since the bound is a worst case over
     spectra. A grid of ``num_grid`` steps finds the first non-monotone one; bisection
     between it and its predecessor refines the threshold. Returns ``(h, tolerance)``
-    as floats, the width of the final bracket being the tolerance. Chapter 3.
+    as floats, the width of the final bracket being the tolerance. The reference of
+    :func:`unrolling.checks.ch3_monotone_step` (chapter 3).
     """
     K = _validate.num_steps(num_steps)
-    run = jax.jit(lambda u_: _largest_monotone_step(problem, u_, x0, K, num_grid,
+    run = jax.jit(lambda u_: _monotone_threshold(problem, u_, x0, K, num_grid,
                                                     num_bisections),
                   compiler_options=FAST_COMPILE)
     return tuple(float(v) for v in run(u))
 
 
-def curse_peak(rho):
+def _curse_peak(rho):
     r"""The integer k ≥ 1 maximizing the curse term :math:`k\rho^{k}` of Thm 7, ρ in (0, 1).
 
     Found by direct search over k = 1, 2, ... up to well past the real maximizer
     :math:`1/\log(1/\rho)` (the chapter derives that value; the search does not use it
-    except to size the range). Chapter 3, exercise on the peak location.
+    except to size the range). The reference of :func:`unrolling.checks.ch3_curse_peak`.
     """
     _validate.in_range(rho, "rho", 0.0, 1.0, low_open=True, high_open=True)
     k = np.arange(1, int(10.0 / -np.log(float(rho))) + 3, dtype=float)
     return int(k[np.argmax(k * float(rho) ** k)])
+
+
+def along_direction(problem, theta, direction):
+    r"""``problem`` restricted to the line :math:`\theta + s w` of its parameter: a
+    :class:`unrolling.problems.Problem` in the scalar s (s = 0 is θ), with
+    :math:`Dx^*(s) = Dx^*(\theta + sw)\,w`, one column. Chapter 3 differentiates
+    :func:`unrolling.problems.weighted_ridge` along a direction w of its per-sample
+    weights, so that forward mode carries one tangent instead of one per sample."""
+    theta, w = jnp.asarray(theta), jnp.asarray(direction)
+
+    def at(s):
+        return theta + s * w
+    return problems.Problem(
+        lambda x, s: problem.f(x, at(s)), lambda s: problem.x_star(at(s)),
+        lambda s: problem.jacobian(at(s)) @ w[:, None],
+        lambda s: problem.smoothness(at(s)), lambda s: problem.strong_convexity(at(s)))
+
+
+def visibility(problem, u):
+    r"""The visibility :math:`V` of gradient descent's burn-in from :math:`x^{(0)} = 0`,
+    step :math:`2/(L+\mu)`, on a problem quadratic in x, scalar u (chapter 3):
+
+    .. math:: V = \frac{|\eta_L\, x^*_L|}{e\,\mu\,\|Dx^*\|},\qquad
+              \eta_L = v_L^\top\,\partial_u\nabla_x^2 f\; v_L,\quad x^*_L = v_L^\top x^*,
+
+    with :math:`v_L` the top eigenvector of :math:`H = \nabla_x^2 f` and μ its smallest
+    eigenvalue. The error is driven by :math:`-h\,\partial_u H\,(x^{(k)} - x^*)`; along
+    :math:`v_L` its resonant part :math:`h\eta_L\rho^k x^*_L`, summed over k steps, peaks
+    at about :math:`|\eta_L x^*_L|/(e\mu)` near :math:`k \approx \kappa/2`. V compares
+    that peak with the start :math:`\dot e^{(0)} = \|Dx^*\|`: the burn-in is visible
+    when V > 1 and is then about V times the start. For the ridge weight
+    (:math:`\partial_u H = I`), :math:`V = |x^*_L|/(e\mu\|H^{-1}x^*\|)`."""
+    def ratio(u_):
+        x = problem.x_star(u_)
+        hessian = lambda v: jax.hessian(problem.f)(x, v)         # noqa: E731
+        eigenvalues, vectors = jnp.linalg.eigh(hessian(u_))
+        top = vectors[:, -1]
+        eta = top @ jax.jacfwd(hessian)(u_) @ top
+        return jnp.abs(eta * (top @ x)) / (jnp.e * eigenvalues[0]
+                                          * jnp.linalg.norm(problem.jacobian(u_)))
+    return float(jax.jit(ratio, compiler_options=FAST_COMPILE)(u))
 
 
 def explorer_curves(key, step_scale, log10_cond, init_scale, num_steps=400, dim=20):

@@ -193,8 +193,9 @@ def ch3_curse(step_scale=1.9, log10_cond=2.0, init_scale=1.0, fig=None):
     :math:`[10^{-c}, 1]` (c = ``log10_cond``, so L = 1 and κ = :math:`10^c`),
     flat-derivative solution weights, step α = ``step_scale`` / L, and
     :math:`x^{(0)} = x^\star + \sigma\|x^\star\| d` (σ = ``init_scale``, d a fixed random
-    unit vector). Draws :math:`e^{(k)}`, :math:`\dot e^{(k)}`, the iterate bound (8) and
-    the Theorem 7 bound with Γ = α (dashed), the peak :math:`\dot k` dotted.
+    unit vector). Draws :math:`e^{(k)}`, :math:`\dot e^{(k)}`, the iterate bound
+    :math:`\rho^k e^{(0)}` (Mehmood et al.'s eq. 8) and Mehmood et al.'s Theorem 7 bound
+    with Γ = α (dashed), the peak :math:`\dot k` dotted.
     """
     data = _CH3_CURVES(jax.random.PRNGKey(_CH3_SEED), float(step_scale), float(log10_cond),
                        float(init_scale), num_steps=_CH3_STEPS, dim=_CH3_DIM)
@@ -205,8 +206,8 @@ def ch3_curse(step_scale=1.9, log10_cond=2.0, init_scale=1.0, fig=None):
     return _live.curves_figure(
         [("iterate error", k, data["iterate"], iterate),
          ("forward-mode error", k, data["forward"], forward),
-         ("bound (8)", k, data["iterate_bound"], {**iterate, **dashed}),
-         ("Theorem 7", k, data["theorem7"], {**forward, **dashed}),
+         (r"$\rho^k e^{(0)}$", k, data["iterate_bound"], {**iterate, **dashed}),
+         ("Mehmood et al., Thm 7", k, data["theorem7"], {**forward, **dashed}),
          (None, [k_dot, k_dot], [0.0, 1.0],
           dict(vline=True, color=forward["color"], linestyle=":", linewidth=1.2))],
         f"αL = {step_scale:.2f}, κ = {10 ** log10_cond:.0f}, σ = {init_scale:.2g}, "
