@@ -20,6 +20,8 @@ from .bounds import gd_contraction, iterate_bound
 from .derivatives import implicit_jacobian, iterate, one_step_jacobian, reverse_mode
 from .methods import heavy_ball
 from .problems import quadratic
+from ._verdicts import (_close, _close_squeezed, _matrix_verdict, _near, _report,  # noqa: F401
+                        _shape_hint)
 
 __all__ = ["ch1_contraction_factor", "ch1_optimal_step_size",
            "ch1_iterations_to_tolerance", "ch1_heavy_ball_rate", "ch1_ift_jacobian",
@@ -30,47 +32,6 @@ __all__ = ["ch1_contraction_factor", "ch1_optimal_step_size",
            "ch4_convergence_order", "ch5_ridge_hypergradient", "ch5_adjoint_hypergradient",
            "ch5_one_step_hypergradient", "ch5_criticality_constants", "ch5_transient_peak",
            "ch5_optimal_log_weight"]
-
-
-class _Verdict:
-    """A checker's result: true when the answer is right.
-
-    It behaves as a bool (``if``, ``not``, ``== True``) and shows nothing when it ends
-    a notebook cell, so the cell shows the printed verdict line once, not a stray
-    ``True`` under it.
-    """
-    __slots__ = ("ok",)
-
-    def __init__(self, ok):
-        self.ok = bool(ok)
-
-    def __bool__(self):
-        return self.ok
-
-    def __eq__(self, other):
-        return self.ok == other
-
-    def __hash__(self):
-        return hash(self.ok)
-
-    def __repr__(self):
-        return repr(self.ok)
-
-    def _ipython_display_(self):
-        """Display nothing: the verdict was printed."""
-
-
-def _report(name, ok, hint=""):
-    """Print a one-line verdict for exercise ``name``; return a truthy/falsy verdict."""
-    verdict = "correct" if ok else "not yet" + (f": {hint}" if hint else "")
-    print(f"[{name}] {verdict}")
-    return _Verdict(ok)
-
-
-def _close(answer, reference, rtol=1e-6, atol=1e-9):
-    """Shapes match and values agree to tolerance."""
-    answer, reference = np.asarray(answer, dtype=float), np.asarray(reference, dtype=float)
-    return answer.shape == reference.shape and np.allclose(answer, reference, rtol=rtol, atol=atol)
 
 
 # --- Chapter 1: fixed points and contractions --------------------------------------
@@ -132,17 +93,6 @@ def ch1_heavy_ball_rate(L, mu, answer):
                   "in [mu, L]; their modulus does not depend on lam")
 
 
-def _matrix_verdict(name, answer, reference, hint, trivial=()):
-    """:func:`_close_squeezed`, but inputs at which zero or a ``trivial`` (what, value)
-    pair (an input, a part of the formula) is the answer are refused: a wrong formula
-    would pass there."""
-    for what, value in (("zero", np.zeros(np.shape(reference))),) + tuple(trivial):
-        if _close_squeezed(value, reference):
-            return _report(name, False, f"here the answer equals {what}, so a wrong formula "
-                           "passes too; take inputs where it differs (x ≠ 0, not converged)")
-    return _report(name, _close_squeezed(answer, reference), _shape_hint(answer, reference, hint))
-
-
 def ch1_ift_jacobian(update, x, u, answer):
     r"""Chapters 1 and 2: :math:`(I - B)^{-1} C` at the point ``x`` of ``update``
     (:math:`Dx^\star(u)` at its fixed point) as an (n, p) matrix, by
@@ -156,19 +106,6 @@ def ch1_ift_jacobian(update, x, u, answer):
 
 
 # --- Chapter 2: unrolling, derivatives of iterates --------------------------------
-
-def _close_squeezed(answer, reference, rtol=1e-6, atol=1e-9):
-    """:func:`_close` up to singleton axes, so (n,) and (n, 1) both pass for p = 1."""
-    return _close(np.squeeze(np.asarray(answer, dtype=float)),
-                  np.squeeze(np.asarray(reference, dtype=float)), rtol, atol)
-
-
-def _shape_hint(answer, reference, hint):
-    """The shape mismatch if there is one, else ``hint``."""
-    if np.squeeze(np.asarray(answer)).shape != np.squeeze(np.asarray(reference)).shape:
-        return f"expected shape {np.shape(reference)}, got {np.shape(answer)}"
-    return hint
-
 
 def ch2_piggyback_step(update, x, u, X_dot, answer):
     r"""Chapter 2: one piggyback step :math:`\dot X^{(k+1)} = B_k \dot X^{(k)} + C_k` at
@@ -230,13 +167,6 @@ def ch2_one_step_estimate(update, x0, u, num_steps, answer):
 
 
 # --- Chapter 3: the curse of unrolling --------------------------------------------
-
-def _near(answer, reference, rel, absolute):
-    """A scalar answer within max(rel * |reference|, absolute) of the reference."""
-    if np.ndim(answer) != 0:
-        return False
-    return abs(float(answer) - float(reference)) <= max(rel * abs(float(reference)), absolute)
-
 
 def ch3_curse_peak(rho, answer):
     r"""Chapter 3: the integer k maximizing the curse term :math:`k\rho^k` of Mehmood et
