@@ -8,6 +8,7 @@ nothing, so a cell shows the line once): a notebook cell like
 ``checks.ch1_optimal_step_size(L, mu, my_alpha)`` tells the student whether they are
 right without revealing the solution.
 """
+import hashlib
 import math
 from functools import partial
 
@@ -23,7 +24,7 @@ from .problems import quadratic
 from ._verdicts import (_close, _close_squeezed, _matrix_verdict, _near, _report,  # noqa: F401
                         _shape_hint)
 
-__all__ = ["ch1_contraction_factor", "ch1_optimal_step_size",
+__all__ = ["student_key", "ch1_contraction_factor", "ch1_optimal_step_size",
            "ch1_iterations_to_tolerance", "ch1_heavy_ball_rate", "ch1_ift_jacobian",
            "ch2_piggyback_step", "ch2_reverse_sweep", "ch2_one_step_estimate",
            "ch3_curse_peak", "ch3_monotone_step", "ch3_ridge_gamma", "ch3_chebyshev_peak",
@@ -32,6 +33,21 @@ __all__ = ["ch1_contraction_factor", "ch1_optimal_step_size",
            "ch4_convergence_order", "ch5_ridge_hypergradient", "ch5_adjoint_hypergradient",
            "ch5_one_step_hypergradient", "ch5_criticality_constants", "ch5_transient_peak",
            "ch5_optimal_log_weight"]
+
+
+def student_key(student_id):
+    """The PRNG key of one student's instance of a graded assignment.
+
+    Every assignment draws its data from this key, so each student gets their own
+    numbers, and the autograder, given the same identifier, recomputes the reference
+    with the library. The key is a hash (SHA-256) of the identifier with surrounding
+    spaces removed; any non-empty string works.
+    """
+    if not isinstance(student_id, str) or not student_id.strip():
+        raise ValueError("student_id: enter your student identifier as a non-empty string "
+                         f"in the first cell, e.g. STUDENT_ID = \"s1234567\" (got {student_id!r})")
+    digest = hashlib.sha256(student_id.strip().encode()).digest()
+    return jax.random.PRNGKey(int.from_bytes(digest[:4], "little"))
 
 
 # --- Chapter 1: fixed points and contractions --------------------------------------
