@@ -108,3 +108,75 @@ def test_ch5_optimal_log_weight(data):
     assert abs(_closed_form(data, best.x)[1]) < 1e-5         # an interior minimum
     assert checks.ch5_optimal_log_weight(*data, best.x)
     assert not checks.ch5_optimal_log_weight(*data, best.x + 0.05)
+
+
+# --- Trivial answers: an input, a neighbouring formula, another estimator -------------
+
+def test_ridge_hypergradient_rejects_the_value_and_the_lambda_gradient(data, task):
+    _, grad = _closed_form(data, 1.0)
+    for wrong in (float(task.value(1.0)),          # h(u) instead of its gradient
+                  grad / math.e,                    # d/d lambda instead of d/du
+                  _closed_form(data, 0.0)[1],       # the gradient at another u
+                  1.0, 0.0):                        # the input u, zero
+        assert not checks.ch5_ridge_hypergradient(*data, 1.0, wrong), wrong
+
+
+def test_adjoint_hypergradient_rejects_other_estimators(task):
+    x0, u = 5.0 * jnp.ones(3), jnp.asarray(0.5)
+    xs = lax.fori_loop(0, 6, lambda _, x: task.update(x, u), x0)   # not converged
+    grad_x = jax.grad(task.outer_loss)(xs, u)
+    one_step = jax.vjp(lambda v: task.update(xs, v), u)[1](grad_x)[0]
+
+    def unrolled(v):
+        return task.outer_loss(lax.fori_loop(0, 6, lambda _, x: task.update(x, v), x0), v)
+    for wrong in (task.hypergradient(u),            # the exact value at x*(u), not at x
+                  jax.grad(unrolled)(u),            # the unrolled value from the same solve
+                  one_step,                         # C^T grad ell: (I - B) forgotten
+                  u, 0.0):
+        assert not checks.ch5_adjoint_hypergradient(task.update, task.outer_loss, xs, u,
+                                                    wrong), wrong
+
+
+def test_one_step_hypergradient_rejects_a_wrong_number_of_steps(task):
+    x0, u, K = 5.0 * jnp.ones(3), 0.2, 8
+
+    def one_step(num_steps, grad_at_last=True):
+        x_prev = lax.fori_loop(0, num_steps - 1, lambda _, x: task.update(x, u), x0)
+        x_K = task.update(x_prev, u)
+        grad_x = jax.grad(task.outer_loss)(x_K if grad_at_last else x_prev, u)
+        return jax.vjp(lambda v: task.update(x_prev, v), u)[1](grad_x)[0]
+    assert checks.ch5_one_step_hypergradient(task.update, task.outer_loss, x0, u, K,
+                                             one_step(K))
+    for wrong in (one_step(K - 1), one_step(K + 1), one_step(K, grad_at_last=False),
+                  task.hypergradient(u), 0.0):
+        assert not checks.ch5_one_step_hypergradient(task.update, task.outer_loss, x0, u,
+                                                     K, wrong), wrong
+
+
+def test_criticality_constants_reject_neighbouring_formulas():
+    # rho = 0.8, as in the exercise: rho / (1 - rho) = 4 (at 0.5 it would be 1, and
+    # forgetting the factor would pass unnoticed)
+    consts = dict(rho=0.8, L_F=1.0, L_J=0.0, l_g=math.sqrt(5), l_grad=1.0)
+    eps = 4.0 * (math.sqrt(5) + 2.0 * 0.8 ** 2)
+    tau = 1.0 / 25.0
+    assert checks.ch5_criticality_constants(consts, 2.0, 4, (eps, tau))
+    for wrong in ((eps / 4.0, tau),                                  # no rho/(1-rho)
+                  (4.0 * (math.sqrt(5) + 2.0 * 0.8 ** 3), tau),     # rho^(k-1)
+                  (4.0 * math.sqrt(5), tau),                         # the k -> oo limit
+                  (eps, 25.0),                                       # L_h, not 1/L_h
+                  (eps, 1.0 / 5.0)):                                 # L_F/(1-rho) unsquared
+        assert not checks.ch5_criticality_constants(consts, 2.0, 4, wrong), wrong
+
+
+def test_transient_peak_rejects_the_unrounded_and_the_inputs():
+    rho = 0.97                                     # the peak is k = 33
+    for wrong in (rho / (1 - rho), 1 / (1 - rho), round(rho / (1 - rho)), rho, 1):
+        assert not checks.ch5_transient_peak(rho, wrong), wrong
+
+
+def test_optimal_log_weight_rejects_the_start_and_two_decimals_off(data):
+    best = minimize_scalar(lambda u: _closed_form(data, u)[0], bounds=(-10.0, 10.0),
+                           method="bounded", options={"xatol": 1e-9}).x
+    assert checks.ch5_optimal_log_weight(*data, best + 5e-4)      # three decimals
+    for wrong in (0.0, best + 2e-3, best - 2e-3):  # the start u = 0, two decimals off
+        assert not checks.ch5_optimal_log_weight(*data, wrong), wrong

@@ -416,8 +416,8 @@ def ch5_one_step_hypergradient(update, outer_loss, x0, u, num_steps, answer):
 
 
 def ch5_criticality_constants(constants, M, k, answer):
-    r"""Chapter 5: the pair (ε, α_max) of Bolte et al. Cor. 5 for ``constants`` (a dict
-    rho, L_F, L_J, l_g, l_grad), start residual bound M and k inner steps.
+    r"""Chapter 5: the pair (ε, τ = 1/L_h) of Bolte et al.'s Cor. 5 for ``constants`` (a
+    dict rho, L_F, L_J, l_g, l_grad), start residual bound M and k inner steps.
 
     Reference: :func:`unrolling.bounds.one_step_criticality` and
     1 / :func:`unrolling.bounds.one_step_smoothness`.
@@ -427,8 +427,8 @@ def ch5_criticality_constants(constants, M, k, answer):
     return _report("ch5_criticality_constants", _close(np.ravel(np.asarray(answer, dtype=float)),
                                                  reference, rtol=1e-6),
                   "ε = ρ/(1-ρ) (L_F l_g + (L_J l_g + L_F l_grad) M ρ^(k-2)); "
-                  "α_max is one over "
-                  "the Lipschitz constant of the hypergradient (proof of Cor. 5)")
+                  "τ = 1/L_h, one over the Lipschitz constant of the hypergradient "
+                  "(Bolte et al.'s proof of Cor. 5)")
 
 
 def ch5_transient_peak(rho, answer):
