@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup book test test-fast notebooks bench clean
+.PHONY: setup book test test-fast notebooks assignments grade bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,14 @@ notebooks: setup
 	$(BIN)/python scripts/setup_cell.py
 	$(BIN)/jupyter execute --inplace book/[0-9]*.ipynb
 	$(BIN)/python scripts/strip_widget_state.py book/[0-9]*.ipynb
+
+# Generate the graded assignments' student versions (committed) and autograders (ignored).
+assignments: setup
+	$(BIN)/python scripts/assignments.py build
+
+# Grade a folder of submissions: make grade A=a1_contractions S=submissions/ [OUT=scores.csv]
+grade: setup
+	$(BIN)/python scripts/grade.py $(A) $(S) --out $(or $(OUT),scores.csv)
 
 bench: setup
 	$(BIN)/python benchmarks/run.py

@@ -37,9 +37,10 @@ SETUP_TEMPLATE = '''\
 {mark}: install the course library (release {tag}) and
 # otter-grader when they are missing (e.g. on Colab), fetch this assignment's public tests.
 # Colab's jax and numpy are left as they are. Graders skip this cell (tag otter_ignore).
-import importlib.util, pathlib, urllib.request
+import importlib.util, os, pathlib, urllib.request
 if importlib.util.find_spec("unrolling") is None:
-    %pip install --quiet "unrolling @ git+{url}.git@{tag}"
+    _source = os.environ.get("UNROLLING_SOURCE", "unrolling @ git+{url}.git@{tag}")
+    %pip install --quiet "{{_source}}"
 if importlib.util.find_spec("otter") is None:
     %pip install --quiet {otter}
 _tests = pathlib.Path("tests")

@@ -54,6 +54,7 @@ def grade_one(zip_path, submission, timeout):
         tmp = pathlib.Path(tmp)
         copy = tmp / submission.name
         copy.write_text(json.dumps(notebook))
+        (tmp / "out").mkdir()
         try:
             proc = subprocess.run([str(otter) if otter.is_file() else "otter", "run", "-a",
                                    str(zip_path), "-o", str(tmp / "out"), str(copy)],
