@@ -178,3 +178,18 @@ def test_half_solved_submission_scores_in_between(graded, master):
     scores, status = graded[master.stem, "half"]
     total, maximum = _total(scores)
     assert status == "graded" and 0 < total < maximum, scores
+
+
+def test_instructor_guide_links_every_assignment_at_the_release_tag():
+    """book/instructors.md has an "Open in Colab" link per assignment, at the tag of
+    _config.yml, and every assignment link it has opens an existing student notebook."""
+    guide = (ROOT / "book" / "instructors.md").read_text()
+    repo = assignments.config()["repository"]["url"].removeprefix("https://github.com/")
+    prefix = (f"https://colab.research.google.com/github/{repo}/blob/"
+              f"{assignments.release_tag()}/assignments/student/")
+    for master in MASTERS:
+        assert f"{prefix}{master.stem}/{master.stem}.ipynb" in guide, master.stem
+    linked = re.findall(r"https://colab\.research\.google\.com/github/[^)\s]+", guide)
+    assert linked and all(url.startswith(prefix) for url in linked), linked
+    for url in linked:
+        assert (assignments.STUDENT / url.removeprefix(prefix)).is_file(), url

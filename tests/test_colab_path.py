@@ -157,3 +157,46 @@ def test_chapter_runs_top_to_bottom(colab, chapter, tmp_path):
     proc, _ = env.execute(tmp_path / chapter.name, tmp_path)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-5000:]
     print(chapter.name, proc.stdout.strip().splitlines()[-1])
+
+
+# --- The graded assignments in the same environment (after the chapters) -------------
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import assignments  # noqa: E402
+
+ASSIGNMENTS = assignments.masters()
+
+
+@pytest.mark.parametrize("master", ASSIGNMENTS, ids=[p.stem for p in ASSIGNMENTS])
+def test_assignment_solution_runs_and_passes_its_public_checks(colab, master, tmp_path):
+    """The solved assignment runs in the Colab-like kernel from its own setup cell (which
+    installs otter-grader; the public tests are put beside it, as the cell would fetch
+    them from the release tag), every grader.check passes, and installing otter changes
+    no version of the Colab stack (anything else it changes is printed)."""
+    env, _, after_library, _, _ = colab
+    dist = assignments.assign(_master_copy(master, tmp_path), tmp_path / "dist", run_tests=False)
+    work = tmp_path / "work"
+    shutil.copytree(dist / "student" / "tests", work / "tests")
+    notebook = work / master.name
+    shutil.copy(dist / "autograder" / master.name, notebook)
+    proc, executed = env.execute(notebook, work)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-5000:]
+    checks = [_stdout(c) + "".join(str(o.get("data", {}).get("text/plain", ""))
+                                   for o in c.outputs)
+              for c in executed.cells if "grader.check(" in c.source]
+    assert checks and all("passed" in text and "failed" not in text.lower() for text in checks), checks
+    after_otter = _freeze(env.python)
+    stack = {re.sub(r"[-_.]+", "-", n).lower() for n in COLAB_STACK}
+    changed = {n: (after_library[n], after_otter.get(n)) for n in stack
+               if n in after_library and after_otter.get(n) != after_library[n]}
+    assert not changed, f"installing otter-grader changed the Colab stack: {changed}"
+    others = {n: (v, after_otter.get(n)) for n, v in after_library.items()
+              if after_otter.get(n) != v}
+    print("otter-grader changed these preinstalled packages:", others or "none")
+
+
+def _master_copy(master, folder):
+    copy = folder / master.name
+    shutil.copy(master, copy)
+    assignments.write_setup_cell(copy)
+    return copy
