@@ -82,3 +82,29 @@ def test_order_of_the_one_step_estimator_for_newton():
     errs = errors.estimator_errors(methods.newton_line_search(problem.f), jnp.zeros(3), theta,
                                     8, problem.x_star(theta), problem.jacobian(theta))
     assert checks.ch4_convergence_order(errs.one_step, 2.0)
+
+
+def test_ch4_curse_start_accepts_a_start_along_the_mean_and_rejects_the_origin(capsys):
+    """The open-ended exercise: U(0, 1) entries and the constant start pass; the origin
+    (the chapter's counter-case) and a start orthogonal to the mean direction do not."""
+    assert checks.ch4_curse_start(jax.random.uniform)
+    assert checks.ch4_curse_start(jnp.ones(40))
+    assert not checks.ch4_curse_start(0.0)
+    assert "[ch4_curse_start] not yet" in capsys.readouterr().out
+    alternating = jnp.tile(jnp.array([1.0, -1.0]), 20)             # orthogonal to 1
+    assert not checks.ch4_curse_start(alternating)
+
+
+def test_ch4_checkers_reject_trivial_answers(demo):
+    """Zeros, the inputs themselves and the interval's end points are not answers."""
+    assert not checks.ch4_reallocation(800, 200, 2.5, (800, 200))      # the inputs
+    assert not checks.ch4_reallocation(800, 200, 2.5, (0, 0))
+    constants = (demo.rho, demo.gamma, demo.e0, demo.edot0)
+    assert not checks.ch4_monotone_start(*constants, 0)
+    assert not checks.ch4_relaxed_optimum(200, 3.0, *constants, 0.0)
+    assert not checks.ch4_relaxed_optimum(200, 3.0, *constants, 200.0)
+    assert not checks.ch4_k_step_jacobian(demo.update, demo.x0, demo.u, 60, 15,
+                                          jnp.zeros(10))
+    w = jnp.ones(demo.c.size)
+    assert not checks.ch4_memory_slope(demo.update, demo.x0, demo.u, 100, w, 0.0)
+    assert not checks.ch4_convergence_order([1e-1, 1e-2, 1e-4, 1e-8], 0.0)

@@ -13,6 +13,7 @@ from unrolling.methods import gradient_descent
 import zoo  # noqa: E402  (tests/zoo.py)
 
 M_SMALL, N_SMALL, K_MAX, POINTS = 8, 3, 30, 5
+LONG, SHORT = (lambda L, m: 2 / (L + m)), (lambda L, m: 1 / (3 * L))
 
 
 def _single_draw(key, M, N):
@@ -21,19 +22,24 @@ def _single_draw(key, M, N):
         jnp.asarray(w[0])
 
 
-@pytest.mark.parametrize("rule, seed", [("optimal", 3), ("short", 11)])
-def test_sweep_curves_equal_forward_and_reverse_mode(rule, seed):
+@pytest.mark.parametrize("step, start, seed", [
+    (LONG, 0.0, 3), (SHORT, 0.0, 11), (LONG, jax.random.uniform, 5),
+    (SHORT, jax.random.normal, 7), (LONG, np.array([0.3, -1.0, 2.0]), 9)])
+def test_sweep_curves_equal_forward_and_reverse_mode(step, start, seed):
     """With one draw the medians are that draw's values: every sampled forward/reverse error,
-    final error and iterate error equals the library's plain recursions."""
+    final error and iterate error equals the library's plain recursions, from the origin,
+    from a random start (a law) and from a given array."""
     key = jax.random.PRNGKey(seed)
-    res = truncation.truncation_sweep(key, N_SMALL, rule, num_draws=1, M=M_SMALL,
+    res = truncation.truncation_sweep(key, N_SMALL, step, start, num_draws=1, M=M_SMALL,
                                        max_K=K_MAX, num_points=POINTS)
     A, b, v, w = _single_draw(key, M_SMALL, N_SMALL)
     u = (A, b)
     lam = jnp.linalg.eigvalsh(A.T @ A)
-    alpha = 2 / (lam[-1] + lam[0]) if rule == "optimal" else 1 / (3 * lam[-1])
+    alpha = step(lam[-1], lam[0])
     update = gradient_descent(problems.least_squares().f, alpha)
-    x0 = jnp.zeros(N_SMALL)
+    x0 = jnp.asarray(truncation._start(start, key, (1, N_SMALL))[0])
+    if start is jax.random.uniform:                     # the law is used, not the origin
+        assert jnp.all(x0 > 0) and jnp.all(x0 < 1)
     jvp_star = zoo.least_squares_jvp(u, v)
     vjp_star = ravel_pytree(zoo.least_squares_vjp(u, w))[0]
     x_star = problems.least_squares().x_star(u)
@@ -54,15 +60,17 @@ def test_sweep_curves_equal_forward_and_reverse_mode(rule, seed):
         xs = jax.jit(lambda u_, n=kp: truncation._late_start_tangents(
             update, x0, u_, v, jnp.zeros(1, int), jnp.zeros(1, int), n)[0])(u)
         np.testing.assert_allclose(res.iterate_final[j], jnp.linalg.norm(xs[-1] - x_star),
-                                   rtol=1e-9)
+                                   rtol=1e-9, atol=1e-13)
+        np.testing.assert_allclose(res.forward_band[:, j], res.forward_err[j][None].repeat(2, 0))
+    np.testing.assert_allclose(res.e0, jnp.linalg.norm(x0 - x_star), rtol=1e-9)
     assert int(K[0]) == min(int(np.ceil(np.log(1e-3) / np.log(res.rho_star[0]))), K_MAX)
 
 
 def test_sweep_bound_dominates_every_draw():
     """The eq. (22) bound (Theorem 8 along v) holds for every draw's final forward error,
     so its median dominates the median error."""
-    res = truncation.truncation_sweep(jax.random.PRNGKey(0), 4, "optimal", num_draws=8,
-                                       M=12, max_K=60, num_points=4)
+    res = truncation.truncation_sweep(jax.random.PRNGKey(0), 4, LONG, jax.random.uniform,
+                                       num_draws=8, M=12, max_K=60, num_points=4)
     assert res.bound_ok
     assert np.all(res.bound_final >= res.forward_final)
     assert 0.0 <= res.best_fraction_bound <= 1.0 and 0.0 <= res.best_fraction_relaxed <= 1.0
@@ -97,9 +105,10 @@ def test_draws_are_nested_unit_and_in_range():
 
 def test_median_rho_star_close_to_the_paper_captions():
     """The captions' ρ are close to the median contraction factor over 100 draws."""
-    ours = truncation.median_rho_star(jax.random.PRNGKey(0))
     for N, paper in truncation.PAPER_RHO.items():
-        assert abs(ours[N] - paper) < 1e-2
+        A = data.appendix_c_draws(jax.random.PRNGKey(0), 100, 50, N)[0]
+        lam = np.linalg.eigvalsh(np.einsum("dmi,dmj->dij", A, A))
+        assert abs(np.median((lam[:, -1] - lam[:, 0]) / (lam[:, -1] + lam[:, 0])) - paper) < 1e-2
 
 
 def test_geometric_kernel_equals_the_sum():
@@ -112,10 +121,44 @@ def test_geometric_kernel_equals_the_sum():
         np.testing.assert_allclose(got, direct, rtol=1e-6, atol=1e-15)
 
 
-def test_step_rule_is_validated():
-    with pytest.raises(ValueError, match="step_rule"):
-        truncation.truncation_sweep(jax.random.PRNGKey(0), 3, "long", num_draws=1, M=8,
-                                     max_K=10)
+def test_a_step_beyond_two_over_L_is_rejected():
+    """A step at or beyond 2/L diverges: the sweep refuses it."""
+    with pytest.raises(ValueError, match="step"):
+        truncation.truncation_sweep(jax.random.PRNGKey(0), 3, lambda L, m: 3 / L, 0.0,
+                                     num_draws=1, M=8, max_K=10)
+
+
+def test_random_start_shows_the_curse_and_the_origin_does_not():
+    """App. C's finding at 30 draws: at N = 40 with step 2/(L+m), a U(0, 1) start makes
+    the largest truncation (0.8K) best in forward and reverse mode; from x0 = 0 the best
+    is at most 0.4K and T = 0.8K is worse than no truncation. At N = 5 both starts prefer
+    a small truncation, and with the short step truncation gains less than 10 %."""
+    key = jax.random.PRNGKey(0)
+    random = truncation.truncation_sweep(key, 40, LONG, jax.random.uniform, num_draws=30)
+    origin = truncation.truncation_sweep(key, 40, LONG, 0.0, num_draws=30)
+    assert random.best_fraction("forward") >= 0.6 and random.best_fraction("reverse") >= 0.6
+    assert origin.best_fraction("forward") <= 0.4
+    assert origin.forward_final[-1] > origin.forward_final[0]
+    small = truncation.truncation_sweep(key, 5, LONG, jax.random.uniform, num_draws=30)
+    assert small.best_fraction("forward") <= 0.2
+    short = truncation.truncation_sweep(key, 40, SHORT, jax.random.uniform, num_draws=30)
+    assert short.forward_final.min() >= 0.9 * short.forward_final[0]
+
+
+def test_top_direction_is_near_the_mean_and_the_origin_is_near_x_star_there():
+    """The outlier eigenvector is close to 1/sqrt(N); a U(0, 1) start is far from x* along
+    it, the origin is not; the split errors are the forward error (no late start)."""
+    key = jax.random.PRNGKey(2)
+    far = truncation.truncation_sweep(key, 20, LONG, jax.random.uniform, num_draws=20,
+                                      max_K=60, num_points=2)
+    assert np.median(far.top_cosine) > 0.95 and np.median(far.top_ratio) > 10
+    assert np.median(far.x0_top / far.x_star_top) > 20
+    near = truncation.truncation_sweep(key, 20, LONG, 0.0, num_draws=1, fractions=(0.0,),
+                                       num_points=2, max_K=60, split_at=[0, 60])
+    np.testing.assert_array_equal(near.x0_top, 0.0)
+    k, top, rest = near.split
+    np.testing.assert_allclose(np.hypot(top, rest), [near.edot0[0], near.forward_final[0]],
+                               rtol=1e-8)
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +180,10 @@ def test_late_start_errors_equal_forward_mode(demo):
 def test_theorem8_bound_dominates_late_start_errors(demo):
     starts = [0, 30, 90, 200]
     _, errors = truncation.late_start_errors(demo, starts, [400] * 4)
-    bound = truncation.late_start_bounds(demo, starts, 400)
+    k = np.arange(401)
+    bound = np.stack([np.where(k >= T, bounds.theorem8(np.maximum(k - T, 0), T, demo.rho,
+                                                       demo.gamma, demo.e0, demo.edot0), np.nan)
+                      for T in starts])
     ok = np.isnan(errors) | (bound >= errors * (1 - 1e-12))
     assert ok.all()
 

@@ -26,23 +26,15 @@ from jax import lax
 from . import bounds
 
 
-
-def _step_size(rule, L, m):
-    if rule == "optimal":
-        return 2.0 / (L + m)
-    if rule == "short":
-        return 1.0 / (3.0 * L)
-    raise ValueError(f'step_rule must be "optimal" (2/(L+m)) or "short" (1/(3L)), got {rule!r}')
-
-
-def _rotated(A, b, v, w, alpha):
+def _rotated(A, b, v, w, alpha, x0):
     r"""Everything the recursions need, in the eigenbasis V of H = A^T A (host NumPy, batched).
 
     Reference values in rotated coordinates: :math:`\tilde y^* = \Lambda^{-1}\tilde c`
     (:math:`x^*`), :math:`\tilde t^* = -\Lambda^{-1}(\tilde G\tilde y^* - \tilde h)` (:math:`Dx^*v`,
-    from differentiating :math:`Hx^* = c`), :math:`\tilde y_w = \Lambda^{-1}V^\top w`.
+    from differentiating :math:`Hx^* = c`), :math:`\tilde y_w = \Lambda^{-1}V^\top w`; the
+    start :math:`\tilde y_0 = V^\top x^{(0)}` (constant in u, so :math:`Dx^{(0)} = 0`).
     """
-    A, b, w, alpha = (np.asarray(a, dtype=float) for a in (A, b, w, alpha))
+    A, b, w, alpha, x0 = (np.asarray(a, dtype=float) for a in (A, b, w, alpha, x0))
     dA, db = (np.asarray(a, dtype=float) for a in v)
     At = np.swapaxes(A, -1, -2)
     lam, V = np.linalg.eigh(At @ A)
@@ -55,6 +47,7 @@ def _rotated(A, b, v, w, alpha):
     t_star = -(np.einsum("dab,db->da", G_rot, y_star) - h_rot) / lam
     w_rot = np.einsum("dij,dj->di", Vt, w)
     return dict(lam=lam, beta=1.0 - alpha[:, None] * lam, c=c, y_star=y_star, G=G_rot,
+                y0=np.einsum("dij,dj->di", Vt, x0), q_top=V[..., -1],
                 h=h_rot, t_star=t_star, w=w_rot, y_w=w_rot / lam, b_sq=np.sum(b**2, -1),
                 gamma_v=alpha * np.abs(np.linalg.eigvalsh(G)).max(-1))
 
@@ -75,10 +68,10 @@ def _forward(r, alpha, T_prime, K_prime, horizon):
                jnp.linalg.norm(t_next - r["t_star"][None], axis=-1))
         return (y_next, t_next), out
 
-    y0 = jnp.zeros_like(r["c"])
+    y0 = r["y0"]
     t0 = jnp.zeros((T_prime.shape[0], y0.size), y0.dtype)
     _, (e, edot) = lax.scan(step, (y0, t0), jnp.arange(horizon))
-    e = jnp.concatenate([jnp.linalg.norm(r["y_star"])[None], e])
+    e = jnp.concatenate([jnp.linalg.norm(y0 - r["y_star"])[None], e])
     edot = jnp.concatenate([jnp.full((1, T_prime.shape[0]), jnp.linalg.norm(r["t_star"])), edot])
     return e, edot
 
@@ -137,7 +130,7 @@ def _reverse_curves(r, alpha, T_prime, K_prime, num_points):
     """
     idx = _sample_indices(K_prime, T_prime, num_points)             # (J, P) indices k
     beta, w, y_star = r["beta"], r["w"], r["y_star"]
-    e0 = -y_star                                                     # y0 = 0
+    e0 = r["y0"] - y_star
 
     def at(k, K_p):                                                  # one row, one index
         n = K_p - k
@@ -173,6 +166,24 @@ def _draw_curves(r, alpha, K, T_prime, K_prime, *, horizon, num_points, q_grid):
 def _sweep_draws(r, alpha, K, T_prime, K_prime, q_grid, *, horizon, num_points):
     per_draw = partial(_draw_curves, horizon=horizon, num_points=num_points, q_grid=q_grid)
     return jax.vmap(per_draw)(r, alpha, K, T_prime, K_prime)
+
+
+def _top_split(r, alpha, ks):
+    r"""Forward-mode error (no late start) along the top eigenvector and off it, at indices ks.
+
+    From :math:`d_{k+1} = \beta\odot d_k - \alpha\tilde G(\tilde y_k - \tilde y^*)` and
+    :math:`\tilde y_k - \tilde y^* = \beta^k\odot e_0`:
+    :math:`d_{k,a} = \beta_a^k d_{0,a} - \alpha\sum_b \tilde G_{ab}e_{0,b}\,\phi_k(\beta_a, \beta_b)`,
+    :math:`d_0 = -\tilde t^*`. The diagonal term :math:`-\alpha k\beta_a^{k-1}\tilde G_{aa}e_{0,a}`
+    is the curse along direction a. Returns ``(top, rest)``, each of shape (len(ks),).
+    """
+    beta, e0 = r["beta"], r["y0"] - r["y_star"]
+
+    def at(k):
+        phi = _geometric(beta, _ipow(beta, k), _ipow(beta, jnp.maximum(k - 1, 0)), k)
+        d = -_ipow(beta, k) * r["t_star"] - alpha * jnp.sum(r["G"] * e0[None] * phi, 1)
+        return jnp.abs(d[-1]), jnp.linalg.norm(d[:-1])
+    return jax.vmap(at)(ks)
 
 
 @partial(jax.jit, static_argnames="max_K")

@@ -30,7 +30,7 @@ __all__ = ["student_key", "ch1_contraction_factor", "ch1_optimal_step_size",
            "ch3_curse_peak", "ch3_monotone_step", "ch3_ridge_gamma", "ch3_chebyshev_peak",
            "ch3_top_component_peak", "ch4_reallocation", "ch4_monotone_start",
            "ch4_relaxed_optimum", "ch4_k_step_jacobian", "ch4_memory_slope",
-           "ch4_convergence_order", "ch5_ridge_hypergradient", "ch5_adjoint_hypergradient",
+           "ch4_convergence_order", "ch4_curse_start", "ch5_ridge_hypergradient", "ch5_adjoint_hypergradient",
            "ch5_one_step_hypergradient", "ch5_criticality_constants", "ch5_transient_peak",
            "ch5_optimal_log_weight"]
 
@@ -346,6 +346,21 @@ def ch4_convergence_order(errors, answer):
     reference = np.log(e[2] / e[1]) / np.log(e[1] / e[0])
     return _report("ch4_convergence_order", abs(float(answer) - reference) <= 0.25,
                   "compare log(e_{k+1}/e_k) with log(e_k/e_{k-1}) before rounding errors")
+
+
+def ch4_curse_start(x0, directions=None, N=40, num_draws=100):
+    r"""Chapter 4: a start (array or law ``x0(key, shape)``; optionally a direction law)
+    under which App. C's curse appears at N = 40 with step 2/(L+m): the best forward
+    truncation is at least 0.6K and halves the final error of T = 0, or better.
+
+    Reference: :func:`unrolling.truncation.truncation_sweep` (medians over the draws).
+    """
+    from .truncation import truncation_sweep
+    res = truncation_sweep(jax.random.PRNGKey(0), N, lambda L, m: 2 / (L + m), x0,
+                           num_draws=num_draws, directions=directions)
+    ok = res.best_fraction() >= 0.6 and res.forward_final.min() <= 0.5 * res.forward_final[0]
+    return _report("ch4_curse_start", ok, f"best T = {res.best_fraction():.1f} K; the curse "
+                  "needs a start far from x* along the top eigenvector of A^T A")
 
 
 # --- Chapter 5: warm-starting and bilevel optimization ----------------------------

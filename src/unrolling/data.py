@@ -67,12 +67,13 @@ def two_gaussians(key, num_samples, dim, separation=1.0):
     return jnp.concatenate([jnp.ones((num_samples, 1)), z], axis=1), y
 
 
-def appendix_c_draws(key, num_draws, M=50, N=10, N_max=40):
-    r"""``num_draws`` App. C instances with unit random directions, as NumPy arrays.
+def appendix_c_draws(key, num_draws, M=50, N=10, N_max=40, directions=None):
+    r"""``num_draws`` App. C instances with random directions, as NumPy arrays.
 
     A has U(0, 1) entries and b standard normal ones (the law of
     :func:`unrolling.problems.least_squares_instance`); the tangent v = (dA, db) and the
-    cotangent w have standard normal entries and are scaled to unit norm. Everything is
+    cotangent w are ``directions(dA, db, w)`` of standard normal draws (leading axis: the
+    draw); by default (None) v and w are scaled to unit norm per draw. Everything is
     drawn at width ``max(N, min(N_max, M))`` and the first N columns are kept, so that one
     compiled sampler serves every N (the columns of an i.i.d. matrix are i.i.d.): the
     draws of different N are nested.
@@ -85,10 +86,15 @@ def appendix_c_draws(key, num_draws, M=50, N=10, N_max=40):
         raise ValueError(f"need num_draws >= 1 and 0 < N <= M, got {num_draws}, N={N}, M={M}")
     raw = _raw_draws(key, num_draws, M, max(N, min(N_max, M)))
     A, b, dA, db, w = (np.asarray(a) for a in raw)
-    A, dA, w = A[..., :N], dA[..., :N], w[..., :N]
+    dA, db, w = (directions or _unit_directions)(dA[..., :N], db, w[..., :N])
+    return A[..., :N], b, (np.asarray(dA), np.asarray(db)), np.asarray(w)
+
+
+def _unit_directions(dA, db, w):
+    """v = (dA, db) and w scaled to unit norm, draw by draw (App. C's default law)."""
     v_norm = np.sqrt(np.sum(dA**2, axis=(1, 2)) + np.sum(db**2, axis=1))
-    return A, b, (dA / v_norm[:, None, None], db / v_norm[:, None]), w / np.linalg.norm(
-        w, axis=1, keepdims=True)
+    return (dA / v_norm[:, None, None], db / v_norm[:, None],
+            w / np.linalg.norm(w, axis=1, keepdims=True))
 
 
 @partial(jax.jit, static_argnums=(1, 2, 3))

@@ -17,7 +17,7 @@ from cycler import cycler
 from . import _live
 
 __all__ = ["COLORS", "use_style", "color", "curves", "panels", "contraction_factor_figure",
-           "residual_polynomials_figure", "budget_figure", "sweep_figure",
+           "residual_polynomials_figure", "budget_figure", "sweep_figure", "sweep_gain_figure",
            "estimator_errors_figure", "bilevel_history_figure", "strategy_figure"]
 
 #: One colour per role, the same in every chapter (Okabe–Ito). The estimator values
@@ -369,53 +369,6 @@ def _few_log_ticks(ax):
         ax.yaxis.set_minor_locator(mpl.ticker.NullLocator())
 
 
-def _sweep_panel(ax, xs, errs, finals, final_x, res, bound=None):
-    """One App. C panel: iterates, one curve per T, final-error markers, bound."""
-    colors = _family(len(res.fractions))
-    ax.semilogy(res.iterate_x, res.iterate_err, "--", color=COLORS["iterate"], linewidth=1.2,
-                label=r"iterates $e^{(k)}$")
-    for j, c in enumerate(colors):
-        ax.semilogy(xs[j], errs[j], color=c, linewidth=1.2,
-                    label=f"T = {res.fractions[j]:.1f} K" if j in (0, len(colors) - 1) else None)
-    ax.semilogy(final_x, finals, "o--", color=COLORS["bound"], markersize=3.5, linewidth=0.8,
-                label="final errors")
-    ax.semilogy(1 + res.omega * res.fractions, res.iterate_final, "o", color=COLORS["iterate"],
-                markersize=3.5)
-    if bound is not None:
-        ax.semilogy(final_x, bound, "x--", color=COLORS["reference"], markersize=5,
-                    linewidth=0.8, label="bound (22)")
-    _few_log_ticks(ax)
-
-
-def sweep_figure(results):
-    r"""Mehmood et al. App. C figures (chapter 4): forward (left) and reverse (right) per
-    setting.
-
-    One row per ``SweepResult`` of the chapter 4 module. Left: median forward-mode
-    errors for each truncation fraction (family colours: T = 0 to 0.8K), plotted over
-    :math:`k/K \in [T'/K, K'/K]`, the final errors (at :math:`K'`, black circles), the
-    iterate errors (dashed, circles at each :math:`K'`) and the median eq. (22)
-    bound (grey crosses). Right: median reverse-mode errors over the sweep from
-    :math:`K'` down to :math:`T'`, final errors at :math:`T'`.
-    """
-    fig, axes = _new_figure(2, len(results), width=8.0, height=2.6 * len(results) + 0.4,
-                           squeeze=False, sharex=True)
-    for row, res in zip(axes, results):
-        rho = float(np.median(res.rho_star))
-        _sweep_panel(row[0], res.forward_x, res.forward_err, res.forward_final,
-                     1 + res.omega * res.fractions, res, res.bound_final)
-        _sweep_panel(row[1], res.reverse_x, res.reverse_err, res.reverse_final,
-                     (1 + res.omega) * res.fractions, res)
-        step = r"2/(L+m)" if res.step_rule == "optimal" else r"1/(3L)"
-        for ax, mode in zip(row, ("forward", "reverse")):
-            ax.set_title(rf"{mode}: $N = {res.N}$, $\alpha = {step}$, $\rho^* \approx {rho:.4f}$",
-                         fontsize=9)
-    axes[0, 0].legend(fontsize=7, ncols=2)
-    for ax in axes[-1]:
-        ax.set_xlabel("iteration $k / K$")
-    return fig
-
-
 #: Estimator fields of an ``EstimatorErrors`` (chapter 4): field -> (label, role).
 _ESTIMATOR_FIELDS = {"unrolled": ("unrolled", "unrolled"), "implicit": ("implicit", "implicit"),
                      "one_step": ("one-step", "one-step"), "truncated": ("K-step", "truncated")}
@@ -498,3 +451,8 @@ def strategy_figure(runs, gaps):
     axes[1].set(xlabel=r"total inner iterations $\sum_{s<r} K_s$")
     axes[1].legend()
     return fig
+
+
+# The App. C figures of chapter 4 live in their own private module (imported last: it
+# uses the helpers above).
+from ._sweep_figures import sweep_figure, sweep_gain_figure  # noqa: E402

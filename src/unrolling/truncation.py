@@ -3,8 +3,10 @@ r"""Chapter 4 (``book/04_truncation``): truncation, late starts and one-step dif
 **The App. C experiment.** Least squares :math:`f(x, u) = \tfrac12\|Ax - b\|^2` in
 its data :math:`u = (A, b)`, :math:`A \in \mathbb R^{M\times N}` with U(0, 1)
 entries, :math:`b` with N(0, 1) entries (:func:`unrolling.problems.least_squares_instance`),
-solved by gradient descent from :math:`x^{(0)} = 0` with step
-:math:`\alpha = 2/(L+m)` ("optimal") or :math:`1/(3L)` ("short"), where L and m are the
+solved by gradient descent from a start :math:`x^{(0)}` the paper does not state (an
+argument: ``jax.random.uniform`` for U(0, 1) entries, where the paper's curse appears,
+or ``0.0``, where it does not; see :func:`truncation_sweep`) with a step given as a function
+of (L, m), e.g. :math:`\alpha = 2/(L+m)` or :math:`1/(3L)`, where L and m are the
 extreme eigenvalues of :math:`H = A^\top A`. Per draw,
 :math:`\rho^* = (L-m)/(L+m)` and :math:`K = \min(\lceil\log(10^{-3})/\log\rho^*\rceil, 1000)`.
 For each truncation fraction f, :math:`T = \mathrm{round}(fK)` derivative steps are
@@ -12,7 +14,8 @@ given up and reallocated (:func:`unrolling.budget.reallocate`): the algorithm ru
 :math:`K' = K + \omega T` steps and the derivative recursion starts at
 :math:`T' = T + \omega T`. Forward mode (Mehmood et al. eq. 20) propagates the JVP
 :math:`\dot X^{(k)}_{T'} v` and reverse mode (eq. 12) the VJP :math:`w^\top \bar U^{(k)}_{K'}`
-for random unit directions v (shape of u) and w (shape of x), one pair per draw.
+for random directions v (shape of u) and w (shape of x), one pair per draw (unit
+norm by default; another law is an argument).
 
 **Per-draw K, vectorized.** K depends on the draw through :math:`\rho^*`, so the
 draws do not share K, T, T' or K'. We keep the paper's per-draw definitions and
@@ -23,7 +26,8 @@ Curves of different draws are compared at the same *fraction of their own K*: ea
 curve is sampled at ``num_points`` points evenly spaced between its two ends (so the
 end points, the final errors, are exact) and plotted against :math:`k/K`. For
 N >= 30 every draw has K = 1000, so k/K is the iteration count divided by 1000.
-Medians over the draws are taken point by point; only the medians are kept.
+Medians and quartiles over the draws are taken point by point; the per-draw final
+errors are kept too.
 
 The batched fast path that makes the sweep cheap lives in the private module
 ``_appendix_c`` (and is tested against :func:`unrolling.forward_mode` and
@@ -51,11 +55,11 @@ from jax.flatten_util import ravel_pytree
 
 from . import _validate, bounds, budget, data, problems
 from .methods import gradient_descent
-from ._appendix_c import _bound_optima, _rotated, _step_size, _sweep_draws
+from ._appendix_c import _bound_optima, _rotated, _sweep_draws, _top_split
 
-__all__ = ["PAPER_RHO", "truncation_sweep", "median_rho_star",
+__all__ = ["PAPER_RHO", "truncation_sweep",
            "reallocated_final_errors", "demo_quadratic", "late_start_errors",
-           "late_start_bounds", "budget_curves", "ridge_one_step_errors"]
+           "budget_curves", "ridge_one_step_errors"]
 
 #: ρ printed in the captions of Mehmood et al. Figs. 3-14, by N.
 PAPER_RHO = {2: 0.763526, 5: 0.921979, 10: 0.974362, 20: 0.993876, 30: 0.998509,
@@ -65,33 +69,52 @@ FRACTIONS = tuple(j / 10 for j in range(9))
 
 
 class _SweepResult(NamedTuple):
-    """Median curves of one (N, step rule) setting of the App. C sweep.
+    r"""Error curves of one setting (N, step, start) of the App. C sweep.
 
     x positions are in units of each draw's own K (k / K); curves have one row per
-    truncation fraction. ``*_final`` are medians of the per-draw final errors:
-    forward at :math:`k = K'`, reverse at :math:`k = T'`, iterates at :math:`k = K'`.
-    ``bound_final`` is the median of the per-draw eq. (22) bound (Theorem 8 along v),
-    ``bound_ok`` whether it dominated the forward final error in every draw.
+    truncation fraction. ``*_err`` are medians over the draws, ``*_band`` their 25 % and
+    75 % quantiles (leading axis 2). ``*_final`` are medians of the per-draw final errors
+    ``*_finals`` (D, J): forward at :math:`k = K'`, reverse at :math:`k = T'`, iterates at
+    :math:`k = K'`. ``e0``/``edot0`` are the per-draw :math:`\|x^{(0)} - x^*\|` and
+    :math:`\|Dx^*v\|`. ``bound_final`` is the median of the per-draw eq. (22) bound
+    (Theorem 8 along v), ``bound_ok`` whether it dominated the forward final error in
+    every draw. ``top_*``, ``x_star_top``, ``x0_top`` and ``split`` describe the top
+    eigen-direction :math:`q_L` of :math:`A^\top A`, where the curse lives (chapter 4).
     """
     N: int
-    step_rule: str
     fractions: np.ndarray
     omega: float
     rho_star: np.ndarray       # (D,) per draw
     K: np.ndarray              # (D,) per draw
     iterate_x: np.ndarray      # (Q,)
     iterate_err: np.ndarray    # (Q,)
+    iterate_band: np.ndarray   # (2, Q)
     forward_x: np.ndarray      # (J, P)
     forward_err: np.ndarray    # (J, P)
+    forward_band: np.ndarray   # (2, J, P)
     reverse_x: np.ndarray      # (J, P)
     reverse_err: np.ndarray    # (J, P)
+    reverse_band: np.ndarray   # (2, J, P)
+    forward_finals: np.ndarray  # (D, J)
+    reverse_finals: np.ndarray  # (D, J)
     forward_final: np.ndarray  # (J,)
     reverse_final: np.ndarray  # (J,)
     iterate_final: np.ndarray  # (J,)
+    e0: np.ndarray             # (D,)
+    edot0: np.ndarray          # (D,)
+    top_cosine: np.ndarray     # (D,) |<q_L, 1/sqrt(N)>|, q_L the top eigenvector of A^T A
+    top_ratio: np.ndarray      # (D,) L / second largest eigenvalue
+    x_star_top: np.ndarray     # (D,) |<x*, q_L>|
+    x0_top: np.ndarray         # (D,) |<x0, q_L>|
+    split: tuple               # (k, top, rest) or None, see truncation_sweep's split_at
     bound_final: np.ndarray    # (J,)
     bound_ok: bool
     best_fraction_bound: float    # median over draws of argmin_T eq. (22) / K (integer T)
     best_fraction_relaxed: float  # the same for the relaxed problem (Lemma 11)
+
+    def best_fraction(self, mode="forward"):
+        """T/K with the smallest median final error of ``mode`` (a field prefix)."""
+        return float(self.fractions[np.argmin(getattr(self, f"{mode}_final"))])
 
 
 def _appendix_c_plan(rho_star, fractions=FRACTIONS, omega=3.0, tol=1e-3, max_K=1000):
@@ -114,73 +137,113 @@ def _appendix_c_plan(rho_star, fractions=FRACTIONS, omega=3.0, tol=1e-3, max_K=1
     return K, T, T_prime, K_prime
 
 
-def truncation_sweep(key, N, step_rule="optimal", num_draws=100, M=50, omega=3.0,
+def truncation_sweep(key, N, step, x0, *, num_draws=100, M=50, omega=3.0,
                      fractions=FRACTIONS, tol=1e-3, max_K=1000, num_points=32,
-                     num_grid=160):
-    r"""One setting (N, step rule) of Mehmood et al. App. C: median error curves per T.
+                     num_grid=160, directions=None, split_at=None):
+    r"""One setting (N, step, start) of Mehmood et al. App. C: error curves per T.
 
     Args:
-      key: PRNG key of the draws (:func:`appendix_c_draws`).
-      N: columns of A (M rows); step_rule: "optimal" (2/(L+m)) or "short" (1/(3L)).
+      key: PRNG key of the draws (:func:`unrolling.data.appendix_c_draws`; the start
+        uses ``fold_in(key, 1)``).
+      N: columns of A (M rows).
+      step: the step size as a function of the extreme eigenvalues (L, m) of
+        :math:`A^\top A`, e.g. ``lambda L, m: 2 / (L + m)`` or ``lambda L, m: 1 / (3 * L)``.
+      x0: the start :math:`x^{(0)}` (constant in u): an array broadcast to (num_draws, N)
+        (``0.0`` for the origin), or a law ``x0(key, shape)`` such as
+        ``jax.random.uniform`` (U(0, 1) entries, one start per draw).
       num_draws: random instances (the paper: 100); omega: cost ratio ω (the paper: 3).
       fractions: truncation fractions T/K (the paper: 0, 0.1, ..., 0.8).
       tol, max_K: K = min(ceil(log(tol)/log ρ*), max_K).
       num_points: samples per derivative curve; num_grid: samples of the iterate curve.
+      directions: the law of v and w (see :func:`unrolling.data.appendix_c_draws`).
+      split_at: iterations k (any, also beyond K) at which to split the forward-mode
+        error without truncation into its component along :math:`q_L` and the rest
+        (medians over the draws, field ``split``); None: not computed.
+
+    **Where the curse lives.** With U(0, 1) entries, :math:`A \approx \tfrac12\mathbf 1
+    \mathbf 1^\top` + noise, so :math:`A^\top A` has one outlier eigenvalue L whose
+    eigenvector :math:`q_L` is close to :math:`\mathbf 1/\sqrt N`. Along :math:`q_L` the
+    forward error carries :math:`-\alpha k\beta_L^{k-1}\dot H_{LL}(x^{(0)} - x^*)\cdot q_L`,
+    :math:`|\beta_L| = |1 - \alpha L|`, largest near :math:`k \approx 1/(1 - |\beta_L|)`: as
+    large as the start's offset along :math:`q_L` (:func:`_appendix_c._top_split`).
 
     Returns:
-      A :class:`_SweepResult` holding only what the figures use (medians over draws).
+      A :class:`_SweepResult` (medians, quartiles and per-draw final errors).
     """
-    A, b, v, w = data.appendix_c_draws(key, num_draws, M, N)
+    A, b, v, w = data.appendix_c_draws(key, num_draws, M, N, directions=directions)
     lam = np.linalg.eigvalsh(np.einsum("dmi,dmj->dij", A, A))
     L, m = lam[:, -1], lam[:, 0]
     rho_star = (L - m) / (L + m)
-    alpha = _step_size(step_rule, L, m)
+    alpha = _step(step, L, m)
     rho = np.asarray(bounds.gd_contraction(alpha, L, m))
-    r = _rotated(A, b, v, w, alpha)
+    r = _rotated(A, b, v, w, alpha, _start(x0, key, (num_draws, N)))
     K, T, T_prime, K_prime = _appendix_c_plan(rho_star, fractions, omega, tol, max_K)
     horizon = int(K_prime.max())
     q_grid = np.linspace(0.0, float((K_prime / K[:, None]).max()), num_grid)
     out = _sweep_draws(r, alpha, K, T_prime, K_prime, q_grid, horizon=horizon,
                        num_points=num_points)
     out = {name: np.asarray(val) for name, val in out.items()}
-    e0, edot0 = np.linalg.norm(r["y_star"], axis=-1), np.linalg.norm(r["t_star"], axis=-1)
+    e0, edot0 = (np.linalg.norm(r["y0"] - r["y_star"], axis=-1),
+                 np.linalg.norm(r["t_star"], axis=-1))
     consts = (rho, r["gamma_v"], e0, edot0)
     bound = np.asarray(bounds.truncation_objective(T, K[:, None], omega,
                                                    *(c[:, None] for c in consts)))
     best, relaxed = _bound_optima(K, omega, *consts, max_K=max_K)
+    split = None if split_at is None else _split(r, alpha, split_at)
     med = {name: np.median(val, axis=0) for name, val in out.items()}
+    band = {name: np.percentile(out[name], [25, 75], axis=0)
+            for name in ("iterate", "forward", "reverse")}
     f = np.asarray(fractions, dtype=float)[:, None]
     s = np.linspace(0.0, 1.0, num_points)[None]
     start, end = f * (1 + omega), 1 + omega * f                 # T'/K and K'/K
     return _SweepResult(
-        N=N, step_rule=step_rule, fractions=f[:, 0], omega=omega, rho_star=rho_star, K=K,
-        iterate_x=q_grid, iterate_err=med["iterate"],
+        N=N, fractions=f[:, 0], omega=omega, rho_star=rho_star, K=K,
+        iterate_x=q_grid, iterate_err=med["iterate"], iterate_band=band["iterate"],
         forward_x=start + s * (end - start), forward_err=med["forward"],
-        reverse_x=end - s * (end - start), reverse_err=med["reverse"],
+        forward_band=band["forward"], reverse_x=end - s * (end - start),
+        reverse_err=med["reverse"], reverse_band=band["reverse"],
+        forward_finals=out["forward_final"], reverse_finals=out["reverse_final"],
         forward_final=med["forward_final"], reverse_final=med["reverse_final"],
-        iterate_final=med["iterate_final"], bound_final=np.median(bound, axis=0),
+        iterate_final=med["iterate_final"], e0=e0, edot0=edot0,
+        top_cosine=np.abs(r["q_top"].sum(-1)) / np.sqrt(N), top_ratio=L / lam[:, -2],
+        x_star_top=np.abs(r["y_star"][:, -1]), x0_top=np.abs(r["y0"][:, -1]), split=split,
+        bound_final=np.median(bound, axis=0),
         bound_ok=bool(np.all(bound >= out["forward_final"] * (1 - 1e-9))),
         best_fraction_bound=float(np.median(best)),
         best_fraction_relaxed=float(np.median(relaxed)))
 
 
-def median_rho_star(key, Ns=(2, 5, 10, 20, 30, 40), num_draws=100, M=50):
-    r"""Median over the draws of :math:`\rho^* = (L - m)/(L + m)` for each N (the draws of
-    :func:`truncation_sweep` with the same key), to set against :data:`PAPER_RHO`."""
-    out = {}
-    for N in Ns:
-        A = data.appendix_c_draws(key, num_draws, M, N)[0]
-        lam = np.linalg.eigvalsh(np.einsum("dmi,dmj->dij", A, A))
-        out[N] = float(np.median((lam[:, -1] - lam[:, 0]) / (lam[:, -1] + lam[:, 0])))
-    return out
+def _split(r, alpha, split_at):
+    """(k, top, rest): medians over the draws of :func:`_appendix_c._top_split`."""
+    k = np.asarray(split_at, dtype=int)
+    top, rest = jax.jit(jax.vmap(_top_split, in_axes=(0, 0, None)))(r, alpha, jnp.asarray(k))
+    return k, np.median(np.asarray(top), 0), np.median(np.asarray(rest), 0)
 
 
-def _full_sweep(key, Ns=(2, 5, 10, 20, 30, 40), step_rules=("optimal", "short"), **kwargs):
-    """The whole App. C sweep: ``{(N, step_rule): _SweepResult}``, all with the same ``key``
-    (both step rules see the same draws; draws of different N are nested, see
-    :func:`appendix_c_draws`). ``kwargs`` go to :func:`truncation_sweep`."""
-    return {(N, rule): truncation_sweep(key, N, rule, **kwargs)
-            for N in Ns for rule in step_rules}
+def _step(step, L, m):
+    """The per-draw step ``step(L, m)``, checked to make gradient descent contract."""
+    alpha = np.broadcast_to(np.asarray(step(L, m), dtype=float), L.shape)
+    if np.any((alpha <= 0) | (alpha * L >= 2)):
+        raise ValueError("step(L, m) must lie in (0, 2/L) for every draw (a contraction)")
+    return alpha
+
+
+def _start(x0, key, shape):
+    """The starts of the draws: ``x0(fold_in(key, 1), shape)`` for a law, else ``x0``
+    broadcast to ``shape``."""
+    if callable(x0):
+        return np.asarray(x0(jax.random.fold_in(key, 1), shape), dtype=float)
+    return np.broadcast_to(np.asarray(x0, dtype=float), shape)
+
+
+def _full_sweep(key, steps, starts, Ns=(2, 5, 10, 20, 30, 40), **kwargs):
+    """The whole App. C sweep: ``{(N, step label, start label): _SweepResult}`` for the
+    dicts ``steps`` (label -> step function) and ``starts`` (label -> x0), all with the
+    same ``key`` (every step and start sees the same draws; draws of different N are
+    nested, see :func:`unrolling.data.appendix_c_draws`). ``kwargs`` go to
+    :func:`truncation_sweep`."""
+    return {(N, s, x): truncation_sweep(key, N, steps[s], starts[x], **kwargs)
+            for N in Ns for s in steps for x in starts}
 
 
 def _late_start_tangents(update, x0, u, v, starts, stops, horizon):
@@ -326,16 +389,6 @@ def budget_curves(demo, T, omega, num_steps, omega_max=4.0):
     return {"iterate": e, "full": err[0], "late": err[1],
             "bound": np.where((k >= 0) & (k <= K_prime - T_prime), bound, np.nan),
             "K_prime": K_prime, "T_prime": T_prime}
-
-
-def late_start_bounds(demo, starts, horizon):
-    r"""Theorem 8 for the :class:`_Demo` problem at each iteration k = 0..horizon, one row per
-    late start T' (NaN before T'): :math:`\rho^{k-T'}\dot e^{(0)} + (k-T')\rho^{k-1}\Gamma e^{(0)}`,
-    the bound of :func:`unrolling.bounds.theorem8` after k - T' derivative steps."""
-    k = np.arange(int(horizon) + 1)
-    rows = [np.where(k >= T, bounds.theorem8(np.maximum(k - T, 0), T, demo.rho, demo.gamma,
-                                             demo.e0, demo.edot0), np.nan) for T in starts]
-    return np.stack(rows)
 
 
 def _op_norm(M):
