@@ -357,7 +357,7 @@ def test_bounds_dominate_in_the_chapter_setups(flat):
                                     dict(step_scale=0.3, log10_cond=3.0, init_scale=10.0),
                                     dict(step_scale=1.98, log10_cond=1.0, init_scale=0.0)])
 def test_explorer_bounds_dominate(values):
-    run = jax.jit(curse.explorer_curves, static_argnames=("num_steps", "dim"))
+    run = jax.jit(curse._explorer_curves, static_argnames=("num_steps", "dim"))
     data = run(jax.random.PRNGKey(0), **values, num_steps=200, dim=10)
     scale = float(data["forward"][0] + data["iterate"][0])
     assert dominated(data["iterate"], data["iterate_bound"], scale)

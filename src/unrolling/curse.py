@@ -36,7 +36,7 @@ from .methods import chebyshev, gradient_descent, heavy_ball
 __all__ = ["ErrorCurves", "quadratic_error_curves", "loss_comparison", "with_solution",
            "gd_curves", "hessian_eigenvalues", "quadratic_data",
            "scieur_constants", "eigen_errors", "gd_quadratic_constants",
-           "lemma6_ratios", "along_direction", "visibility", "explorer_curves"]
+           "lemma6_ratios", "along_direction", "visibility"]
 
 
 class ErrorCurves(NamedTuple):
@@ -424,7 +424,7 @@ def visibility(problem, u):
     return float(jax.jit(ratio, compiler_options=FAST_COMPILE)(u))
 
 
-def explorer_curves(key, step_scale, log10_cond, init_scale, num_steps=400, dim=20):
+def _explorer_curves(key, step_scale, log10_cond, init_scale, num_steps=400, dim=20):
     r"""Everything the chapter-3 explorer draws, for gradient descent on a spectral quadratic.
 
     H has ``dim`` eigenvalues spaced geometrically in :math:`[10^{-c}, 1]`

@@ -175,8 +175,8 @@ def ch2_unrolling_errors_explorer():
 #: that the jitted computation compiles once), and the key drawing its basis and x0.
 _CH3_STEPS, _CH3_DIM, _CH3_SEED = 500, 20, 0
 
-#: :func:`unrolling.curse.explorer_curves`, compiled once (sliders are traced).
-_CH3_CURVES = jax.jit(curse.explorer_curves, static_argnames=("num_steps", "dim"),
+#: :func:`unrolling.curse._explorer_curves`, compiled once (sliders are traced).
+_CH3_CURVES = jax.jit(curse._explorer_curves, static_argnames=("num_steps", "dim"),
                       compiler_options=_jax.FAST_COMPILE)
 
 
@@ -189,7 +189,7 @@ def ch3_curse(step_scale=1.9, log10_cond=2.0, init_scale=1.0, fig=None):
     r"""The chapter 3 explorer's figure: the curse of unrolling for gradient descent on a
     quadratic (chapter 3 shows its default state).
 
-    :func:`unrolling.curse.explorer_curves`: spectrum geometric in
+    :func:`unrolling.curse._explorer_curves`: spectrum geometric in
     :math:`[10^{-c}, 1]` (c = ``log10_cond``, so L = 1 and κ = :math:`10^c`),
     flat-derivative solution weights, step α = ``step_scale`` / L, and
     :math:`x^{(0)} = x^\star + \sigma\|x^\star\| d` (σ = ``init_scale``, d a fixed random
