@@ -1,7 +1,8 @@
 """The setup cell that opens every chapter notebook, generated from _config.yml.
 
 The GitHub repository URL lives in one place, ``_config.yml`` (repository.url);
-this script writes the same first code cell into every notebook under ``book/``:
+this script writes the same first code cell into every notebook under ``book/``,
+tagged ``hide-input`` so that its input folds on the site:
 
     python scripts/setup_cell.py          # rewrite the cells
     python scripts/setup_cell.py --check  # exit 1 if any notebook differs
@@ -31,6 +32,10 @@ from unrolling import plotting
 plotting.use_style()'''
 
 
+#: The setup cell's input folds on the site (Jupyter Book's hide-input tag).
+TAG = "hide-input"
+
+
 def repository_url():
     """repository.url from _config.yml (the single place that holds it)."""
     text = (ROOT / "_config.yml").read_text()
@@ -57,10 +62,12 @@ def main(check=False):
     for path in notebooks():
         nb = json.loads(path.read_text())
         cell = _first_code_cell(nb)
-        if "".join(cell["source"]) != source:
+        tags = cell["metadata"].get("tags", [])
+        if "".join(cell["source"]) != source or TAG not in tags:
             stale.append(path)
             if not check:
                 cell["source"] = source.splitlines(keepends=True)
+                cell["metadata"]["tags"] = tags + [TAG] * (TAG not in tags)
                 path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
     for path in stale:
         print(("differs: " if check else "updated: ") + str(path.relative_to(ROOT)))

@@ -73,8 +73,10 @@ def test_toc_entries_exist():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_first_code_cell_is_the_setup_cell(path):
     """The same setup cell everywhere (scripts/setup_cell.py writes it from _config.yml)."""
-    assert _source(_cells(path, "code")[0]) == _setup_cell_source(), \
-        "run: .venv/bin/python scripts/setup_cell.py"
+    first = _cells(path, "code")[0]
+    assert _source(first) == _setup_cell_source(), "run: .venv/bin/python scripts/setup_cell.py"
+    assert "hide-input" in first["metadata"].get("tags", []), \
+        "the setup cell's input folds on the site: run scripts/setup_cell.py"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
