@@ -96,10 +96,12 @@ def test_ift_jacobian_rejects_partial_C_and_wrong_shape(ridge_fixed_point, capsy
 
 def test_checkers_are_named_after_their_chapter_in_chapter_order():
     """Every public checker is chN_...; the file lists them chapter by chapter; none
-    shares a name with a function of the library it checks against."""
+    shares a name with a function of the library it checks against. The one other
+    public name is student_key, the graded assignments' per-student key."""
     import unrolling
     from unrolling import bilevel, bounds, budget, curse, derivatives, polynomials
-    names = checks.__all__
+    assert checks.__all__[0] == "student_key"
+    names = checks.__all__[1:]
     assert all(re.match(r"ch[1-9]_\w+$", name) for name in names)
     assert [int(name[2]) for name in names] == sorted(int(name[2]) for name in names)
     library = {name for module in (unrolling, bilevel, bounds, budget, curse, derivatives,
@@ -124,3 +126,14 @@ def test_scalar_checkers_reject_non_scalars_with_a_verdict(shape, capsys):
     assert not checks.ch1_iterations_to_tolerance(0.97, 1.0, 1e-6, jnp.full(shape, k))
     assert not checks.ch1_optimal_step_size(L, MU, [2 / (L + MU)])
     assert capsys.readouterr().out.count("not yet") == 2
+
+
+def test_student_key_depends_on_the_identifier_only():
+    """Same identifier (up to surrounding spaces), same key; another identifier, another
+    key; an empty or non-string identifier is refused with the argument's name."""
+    import numpy as np
+    a, again, b = (np.asarray(checks.student_key(s)) for s in ("s123", " s123 ", "s124"))
+    assert np.array_equal(a, again) and not np.array_equal(a, b)
+    for bad in ("", "   ", None, 123):
+        with pytest.raises(ValueError, match="student_id"):
+            checks.student_key(bad)
