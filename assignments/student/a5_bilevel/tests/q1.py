@@ -1,0 +1,13 @@
+from otter.test_files import test_case
+
+OK_FORMAT = False
+
+name = "q1"
+points = 2
+
+@test_case(points=0, hidden=False)
+def test_q1_form(x_star_q1, hypergradient_q1):
+    import numpy as np
+    assert np.shape(x_star_q1) == (10,) and np.all(np.isfinite(x_star_q1))
+    assert isinstance(hypergradient_q1, float)
+
