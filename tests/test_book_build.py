@@ -37,6 +37,28 @@ def test_every_toc_document_is_built(book_build):
     assert not missing, f"no HTML page for {missing}"
 
 
+@pytest.mark.slow
+def test_bibliography_labels_match_the_author_year_citations(book_build):
+    """Each bibliography entry is labelled as the text cites it ("Scieur et al. 2022"),
+    every author-year citation in a chapter names a labelled entry, and the papers with
+    a DOI or an arXiv number link to it."""
+    html = (book_build.html / "book" / "bibliography.html").read_text()
+    labels = re.findall(r'<span class="label"><span class="fn-bracket">\[</span>([^<]+)<', html)
+    if not labels:   # docutils versions differ in how they wrap the label
+        labels = re.findall(r'class="label"[^>]*>(?:<[^>]+>)*\[?([^<\]]+)', html)
+    assert labels and all(re.fullmatch(r"[^\W\d][\w\s.'-]* \d{4}[a-z]?", l) for l in labels), labels
+    cited = set()
+    for page in (book_build.html / "book").glob("0*.html"):
+        for inner in re.findall(r'<a class="reference internal" href="bibliography\.html#[^"]*"'
+                                r'[^>]*>(.*?)</a>', page.read_text(), flags=re.S):
+            match = re.fullmatch(r"(.+), (\d{4}[a-z]?)", re.sub(r"<[^>]+>", "", inner).strip())
+            if match:    # {cite:t} links the year alone; {cite} links "Names, year"
+                cited.add(f"{match.group(1)} {match.group(2)}")
+    unmatched = sorted(c for c in cited if c not in labels)
+    assert len(cited) >= 10 and not unmatched, unmatched
+    assert len(re.findall(r"https://doi\.org/|https?://arxiv\.org/abs/", html)) >= 10
+
+
 # --- A cell that raises must fail the build (-W) and nbval -----------------------------
 
 def _notebook(*sources, outputs=None):
