@@ -159,3 +159,51 @@ def test_widget_cells_are_ignored_by_nbval(path):
                 if any(WIDGET_VIEW in o.get("data", {}) for o in c["outputs"])
                 and "nbval-ignore-output" not in c["metadata"].get("tags", [])]
     assert not untagged, f"code cells {untagged} show a widget but lack the nbval-ignore-output tag"
+
+
+MAX_CODE_COLUMNS, MAX_INLINE_MATH = 79, 60
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=_ids(CHAPTERS))
+def test_code_fits_79_columns(path):
+    """Nothing is cut off on the site: code lines fit 79 columns (the setup cell is generated)."""
+    long = [(i, len(line)) for i, c in enumerate(_cells(path, "code")) if i > 0
+            for line in _source(c).splitlines() if len(line) > MAX_CODE_COLUMNS]
+    assert not long, f"{path.name}: (code cell index, line length) over {MAX_CODE_COLUMNS}: {long}"
+
+
+def inline_math(text):
+    """The TeX of every inline $...$ formula in markdown text ($$ displays, escaped dollars
+    and code spans are skipped)."""
+    text = re.sub(r"(`+)(?!`).*?(?<!`)\1(?!`)", "", text)  # code spans (fences stay)
+    formulas, i = [], 0
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+        elif text.startswith("$$", i):
+            end = text.find("$$", i + 2)
+            i = len(text) if end < 0 else end + 2
+        elif text[i] == "$":
+            j = i + 1
+            while j < len(text) and text[j] != "$":
+                j += 2 if text[j] == "\\" else 1
+            formulas.append(text[i + 1:j])
+            i = j + 1
+        else:
+            i += 1
+    return formulas
+
+
+MARKDOWN = CHAPTERS + [BOOK / "intro.md"]
+
+
+@pytest.mark.parametrize("path", MARKDOWN, ids=_ids(MARKDOWN))
+def test_no_long_inline_math(path):
+    """Long inline formulas overflow a phone screen: make them $$ displays or shorten them."""
+    if path.suffix == ".md":
+        texts = [path.read_text()]
+    else:
+        texts = [_source(c) for c in _cells(path, "markdown")]
+    long = [f[:40] for text in texts for f in inline_math(text) if len(f) > MAX_INLINE_MATH]
+    assert not long, f"{path.name}: inline formulas over {MAX_INLINE_MATH} characters of TeX " \
+                     f"(starts): {long}"
