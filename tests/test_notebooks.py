@@ -207,3 +207,24 @@ def test_no_long_inline_math(path):
     long = [f[:40] for text in texts for f in inline_math(text) if len(f) > MAX_INLINE_MATH]
     assert not long, f"{path.name}: inline formulas over {MAX_INLINE_MATH} characters of TeX " \
                      f"(starts): {long}"
+
+
+#: Figures wider than this (in points) are multi-panel: the site lets them scroll on phones.
+WIDE_FIGURE_PT = 520
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=_ids(CHAPTERS))
+def test_wide_figures_are_marked_wide(path):
+    """A figure cell whose SVG is wider than WIDE_FIGURE_PT has the class "wide" (the
+    site keeps it legible on phones, _static/custom.css), and no narrower one has it."""
+    wrong = []
+    for i, cell in enumerate(_cells(path, "code")):
+        figure = cell["metadata"].get("mystnb", {}).get("figure")
+        widths = [float(m.group(1)) for out in cell["outputs"]
+                  for m in [re.search(r'<svg[^>]*width="([\d.]+)pt"',
+                                      "".join(out.get("data", {}).get("image/svg+xml", "")))] if m]
+        if figure is None or not widths:
+            continue
+        if (max(widths) > WIDE_FIGURE_PT) != ("wide" in str(figure.get("classes", "")).split()):
+            wrong.append((i, figure.get("name"), round(max(widths))))
+    assert not wrong, f"figures whose 'wide' class does not match their width: {wrong}"

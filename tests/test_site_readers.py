@@ -35,6 +35,9 @@ _FACTS = """() => {
                               natural: i.naturalWidth, shown: i.getBoundingClientRect().width})),
     page_width: document.scrollingElement.scrollWidth,
     view_width: window.innerWidth,
+    wide_figures: [...main.querySelectorAll('figure.wide img')].map(i => ({
+        shown: i.getBoundingClientRect().width,
+        scrolls: i.closest('figure').scrollWidth > i.closest('figure').clientWidth})),
     wide_outputs: [...main.querySelectorAll('.cell_output pre')]
         .filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.textContent.slice(0, 60)),
   };
@@ -58,6 +61,7 @@ class PhoneVisit:
     page_width: int = 0
     view_width: int = 0
     wide_outputs: list = field(default_factory=list)
+    wide_figures: list = field(default_factory=list)   # multi-panel figures: width, scrolls
     print_folded: list = field(default_factory=list)   # dropdown blocks and whether shown in print
     print_widgets: int = 0                             # widgets visible in print
 
@@ -231,3 +235,11 @@ def test_explorer_frames_follow_the_slider_without_a_kernel(site):  # noqa: F811
         after = (image.get_attribute("src"), image.get_attribute("alt"))
         assert after[0] != before[0] and after[1] != before[1]
         browser.close()
+
+
+def test_multi_panel_figures_keep_a_legible_size_on_a_phone(phone_visits):
+    """Figures marked wide are shown at 640 CSS px and scroll sideways in their figure."""
+    small = [(v.page, f) for v in phone_visits.values() for f in v.wide_figures
+             if f["shown"] < 600 or not f["scrolls"]]
+    assert not small, small
+    assert sum(len(v.wide_figures) for v in phone_visits.values()) > 0
