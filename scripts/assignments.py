@@ -129,8 +129,18 @@ def build(names=()):
         student = STUDENT / master.stem
         shutil.rmtree(student, ignore_errors=True)
         shutil.copytree(dist / "student", student)
+        _stable_ids(student / f"{master.stem}.ipynb")
         print(f"{master.stem}: student version in {student.relative_to(ROOT)}, "
               f"autograder in {dist.relative_to(ROOT)}")
+
+
+def _stable_ids(path):
+    """Number the cells' ids (otter draws random ones), so a rebuild changes no byte."""
+    nb = json.loads(path.read_text())
+    for i, cell in enumerate(nb["cells"]):
+        if "id" in cell:
+            cell["id"] = f"cell-{i:03d}"
+    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
 
 
 def student_files(folder):

@@ -193,3 +193,16 @@ def test_instructor_guide_links_every_assignment_at_the_release_tag():
     assert linked and all(url.startswith(prefix) for url in linked), linked
     for url in linked:
         assert (assignments.STUDENT / url.removeprefix(prefix)).is_file(), url
+
+
+def test_autograders_are_not_committed():
+    """assignments/dist (solutions, hidden tests, zips) is generated and ignored by git."""
+    import subprocess
+    proc = subprocess.run(["git", "ls-files", "assignments/dist"], cwd=ROOT,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip("not a git checkout")
+    assert proc.stdout.strip() == "", proc.stdout.splitlines()[:5]
+    ignored = subprocess.run(["git", "check-ignore", "-q", "assignments/dist/x/autograder.zip"],
+                             cwd=ROOT)
+    assert ignored.returncode == 0, "assignments/dist/ must be in .gitignore"
