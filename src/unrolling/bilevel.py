@@ -19,7 +19,7 @@ outer step r the inner map is iterated until
 :class:`Unrolled` (reverse mode through all :math:`K_r` steps), :class:`Truncated`
 (through the last few steps only, Shaban et al. 2019), :class:`OneStep` (the last
 step only, Bolte et al. eq. 10) and :class:`Implicit` (implicit function theorem at
-:math:`x^{(K_r)}`, Pedregosa 2016).
+:math:`x^{(K_r)}`, Pedregosa 2016); :class:`Adaptive` (chapter 6) picks its truncation.
 
 Loops: the inner solve is a ``lax.while_loop`` (its length is data dependent and it
 is never differentiated). The reverse sweep (Mehmood et al. eq. 12) runs over the
@@ -42,8 +42,8 @@ from jax import lax
 from jax.flatten_util import ravel_pytree
 from jax.tree_util import Partial
 
-from . import _validate, problems
-from .derivatives import (Implicit, OneStep, Truncated, Unrolled, forward_mode,
+from . import _adaptive, _validate, problems
+from .derivatives import (Adaptive, Implicit, OneStep, Truncated, Unrolled, forward_mode,
                           implicit_jacobian, iterate)
 from .methods import gradient_descent
 
@@ -52,9 +52,9 @@ __all__ = ["hypergradient", "hypergradient_descent", "evaluate_along",
 
 
 def _check_estimator(estimator):
-    if not isinstance(estimator, (Unrolled, Truncated, OneStep, Implicit)):
+    if not isinstance(estimator, (Unrolled, Truncated, OneStep, Implicit, Adaptive)):
         raise TypeError("estimator must be one of Unrolled(), Truncated(k), OneStep(), "
-                        f"Implicit(), got {estimator!r}")
+                        f"Implicit(), Adaptive(), got {estimator!r}")
     return estimator
 
 
@@ -86,11 +86,11 @@ def _solve(update, x0, u, eps, max_inner, window):
     return x, K, converged, buf
 
 
-def _reverse_sweep(update, buf, K, u, x_bar, window):
+def _reverse_sweep(update, buf, K, u, x_bar, window, stop=0):
     r"""Mehmood et al. eq. 12 over the last min(K, window) steps: returns :math:`\bar u`.
 
     :math:`\bar u \mathrel{+}= \bar x C_k`, :math:`\bar x \leftarrow \bar x B_k` for
-    k = K-1 down to K - min(K, window), with the iterates read from the ring buffer.
+    k = K-1 down to max(K - window, stop), with the iterates read from the ring buffer.
     """
     def body(j, carry):
         x_bar, u_bar = carry
@@ -100,7 +100,16 @@ def _reverse_sweep(update, buf, K, u, x_bar, window):
         return x_bar, jax.tree.map(jnp.add, u_bar, u_part)
 
     u_bar0 = jax.tree.map(jnp.zeros_like, u)
-    return lax.fori_loop(0, jnp.minimum(K, window), body, (x_bar, u_bar0))[1]
+    return lax.fori_loop(0, jnp.minimum(K, window) - stop, body, (x_bar, u_bar0))[1]
+
+
+def _adaptive_stop(estimator, buf, x, K, window):
+    """Adaptive(): T from the stored path x^(0..K) (rows k >= K hold x^(K)); others: 0."""
+    if not isinstance(estimator, Adaptive):
+        return 0
+    rows = jnp.concatenate([_adaptive.flat_path(buf), ravel_pytree(x)[0][None]])
+    path = jnp.where(jnp.arange(window + 1)[:, None] < K, rows, ravel_pytree(x)[0][None])
+    return estimator.given_up(path, K)
 
 
 def _estimate(update, outer_loss, x_init, u, eps, estimator, max_inner):
@@ -112,7 +121,8 @@ def _estimate(update, outer_loss, x_init, u, eps, estimator, max_inner):
         unravel_u = ravel_pytree(u)[1]
         indirect = unravel_u(implicit_jacobian(update, x, u, w=grad_x))
     else:
-        indirect = _reverse_sweep(update, buf, K, u, grad_x, window)
+        stop = _adaptive_stop(estimator, buf, x, K, window)
+        indirect = _reverse_sweep(update, buf, K, u, grad_x, window, stop)
     return jax.tree.map(jnp.add, grad_u, indirect), x, K, converged, loss
 
 
@@ -177,7 +187,7 @@ def hypergradient(update, outer_loss, x0, u, *, estimator, eps, max_inner):
       update: the inner map :math:`\mathcal A(x, u)` (a function or a ``Partial``).
       outer_loss: :math:`\ell(x, u)`, scalar.
       x0: inner starting point; u: outer variable (arrays or pytrees).
-      estimator: ``Unrolled()``, ``Truncated(k)``, ``OneStep()`` or ``Implicit()``.
+      estimator: ``Unrolled()``, ``Truncated(k)``, ``OneStep()``, ``Implicit()``, ``Adaptive()``.
       eps: inner tolerance > 0 on :math:`\|x^{(k)} - x^{(k-1)}\|`.
       max_inner: cap on the inner iterations, an int >= 1.
 

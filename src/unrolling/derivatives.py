@@ -37,8 +37,8 @@ from jax.flatten_util import ravel_pytree
 from . import _jax, _validate
 
 __all__ = ["iterate", "forward_mode", "reverse_mode", "implicit_jacobian",
-           "one_step_jacobian", "truncated_solution", "implicit_from_gradient", "Unrolled", "Truncated", "OneStep",
-           "Implicit"]
+           "one_step_jacobian", "truncated_solution", "implicit_from_gradient", "Unrolled",
+           "Truncated", "OneStep", "Implicit", "Adaptive"]
 
 
 def _setup(update, x0, u):
@@ -493,3 +493,6 @@ class Implicit:
 
     def vjp(self, update, x0, u, num_steps, w):
         return implicit_jacobian(update, _final(update, x0, u, num_steps), u, w=w)
+
+
+from ._adaptive import Adaptive  # noqa: E402  (chapter 6; the rule lives in _adaptive)
