@@ -21,6 +21,8 @@ from .bounds import gd_contraction, iterate_bound
 from .derivatives import implicit_jacobian, iterate, one_step_jacobian, reverse_mode
 from .methods import heavy_ball
 from .problems import quadratic
+from ._checks_ch6 import (ch6_lower_bound, ch6_polyak_parameters,  # noqa: F401
+                          ch6_rate_estimate, ch6_reversing_share, ch6_sobolev_peak)
 from ._verdicts import (_close, _close_squeezed, _matrix_verdict, _near, _report,  # noqa: F401
                         _shape_hint)
 
@@ -32,7 +34,8 @@ __all__ = ["student_key", "ch1_contraction_factor", "ch1_optimal_step_size",
            "ch4_relaxed_optimum", "ch4_k_step_jacobian", "ch4_memory_slope",
            "ch4_convergence_order", "ch4_curse_start", "ch5_ridge_hypergradient", "ch5_adjoint_hypergradient",
            "ch5_one_step_hypergradient", "ch5_criticality_constants", "ch5_transient_peak",
-           "ch5_optimal_log_weight"]
+           "ch5_optimal_log_weight", "ch6_polyak_parameters", "ch6_lower_bound",
+           "ch6_sobolev_peak", "ch6_rate_estimate", "ch6_reversing_share"]
 
 
 def student_key(student_id):
