@@ -256,7 +256,7 @@ def test_sobolev_residual_derivative_matches_autodiff():
     lam = jnp.linspace(0.0, 1.2, 7)
     _, dP = polynomials.sobolev_residual(L, MU, T, lam)
     dP_ad = jax.vmap(jax.jacfwd(
-        lambda l: polynomials.sobolev_residual(L, MU, T, jnp.array([l]))[0][:, 0]))(lam).T
+        lambda x: polynomials.sobolev_residual(L, MU, T, jnp.array([x]))[0][:, 0]))(lam).T
     np.testing.assert_allclose(dP, dP_ad, rtol=1e-10, atol=1e-10)
 
 
