@@ -16,9 +16,10 @@ Core:
 Chapters:
   profiling    time and memory of the estimators (2, 4)
   curse        error curves of the curse (3)
-  polynomials  residual polynomials (3)
+  polynomials  residual polynomials (3, 6)
   truncation   the App. C sweep, late starts, Corollary 1 (4)
   bilevel      Algorithm 1, hypergradient descent (5)
+  designing    the Sobolev method against the curse: Scieur et al. Figs. 3-4 (6)
 Presentation (imported explicitly):
   plotting     one style and colour table, generic figure builders
   widgets      one interactive explorer per chapter
@@ -34,6 +35,7 @@ from . import profiling  # noqa: E402  (chapters 2 and 4)
 from . import curse, polynomials  # noqa: E402  (chapter 3)
 from . import truncation  # noqa: E402  (chapter 4)
 from . import bilevel  # noqa: E402  (chapter 5)
+from . import designing  # noqa: E402  (chapter 6)
 
 __version__ = "0.1.0"
 
@@ -42,5 +44,5 @@ __all__ = [
     "Unrolled", "Truncated", "OneStep", "Implicit",
     "gradient_descent", "heavy_ball", "newton", "chebyshev", "sobolev",
     "bounds", "budget", "data", "derivatives", "errors", "methods", "problems",
-    "profiling", "curse", "polynomials", "truncation", "bilevel",
+    "profiling", "curse", "polynomials", "truncation", "bilevel", "designing",
 ]
