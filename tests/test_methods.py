@@ -3,7 +3,8 @@
 Gradient descent and heavy ball against hand-written steps with the closed-form ridge
 gradient; contraction factors; fixed points; Newton's one-step / quadratic convergence;
 the Chebyshev method against the shifted, normalized Chebyshev residual polynomial
-(Scieur et al. eq. 4 and 10).
+(Scieur et al. eq. 4 and 10); the asymptotic Sobolev method (Scieur et al. eqs. 16-17)
+against hand-written steps, with the sign of its gradient term checked.
 """
 import jax
 import jax.numpy as jnp
@@ -11,7 +12,8 @@ import numpy as np
 import pytest
 from jax.flatten_util import ravel_pytree
 
-from unrolling import bounds, chebyshev, gradient_descent, heavy_ball, iterate, newton, problems
+from unrolling import (bounds, chebyshev, forward_mode, gradient_descent, heavy_ball,
+                       implicit_jacobian, iterate, newton, problems, sobolev)
 from unrolling import data
 
 N = 4
@@ -192,3 +194,59 @@ def test_chebyshev_parameters():
         state = (x1, x0_again, s)
         x1, x0_again, s = update(state, 1.0)
         omega = 1 / (1 - rho**2 * omega / 4)
+
+
+# --- the asymptotic Sobolev method (chapter 6) ------------------------------------------
+
+def _polyak(L, mu):
+    """Polyak's heavy-ball parameters, written out independently of the library."""
+    return 4 / (np.sqrt(L) + np.sqrt(mu)) ** 2, ((np.sqrt(L) - np.sqrt(mu))
+                                                 / (np.sqrt(L) + np.sqrt(mu))) ** 2
+
+
+def test_sobolev_steps_match_the_hand_written_recursion():
+    """y_t = y_{t-1} - h∇f(y_{t-1}) + m(y_{t-1} - y_{t-2}), x_t = y_t + m(x_{t-1} - y_{t-2}),
+    from y_{-1} = y_0 = x_0 (Polyak's h, m), on ridge; the state is (x_t, y_t, y_{t-1})."""
+    L, mu = LAM[-1], LAM[0]
+    h, m = _polyak(L, mu)
+    update, init = sobolev(RIDGE.f, L, mu)
+    x0 = np.linspace(-1.0, 2.0, N)
+    state = init(x0)
+    for part in state:
+        close(part, x0)
+    x, y, y_prev = x0, x0, x0
+    for _ in range(6):
+        y_next = y - h * ridge_grad(y) + m * (y - y_prev)
+        x, y, y_prev = y_next + m * (x - y_prev), y_next, y
+        state = update(state, U)
+        for got, expected in zip(state, (x, y, y_prev)):
+            close(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_sobolev_converges_and_its_printed_gradient_sign_diverges():
+    """Eq. 16 as printed adds h∇f: that is the method run on -f (∇(-f) = -∇f). It diverges,
+    while the descent sign converges to x* at heavy ball's rate."""
+    L, mu = LAM[-1], LAM[0]
+    x0, K = np.zeros(N), 60
+    good_update, init = sobolev(RIDGE.f, L, mu)
+    printed_update, _ = sobolev(lambda x, u: -RIDGE.f(x, u), L, mu)
+    e_good = np.linalg.norm(np.asarray(iterate(good_update, init(x0), U, K))[:, :N] - X_STAR,
+                            axis=1)
+    e_printed = np.linalg.norm(
+        np.asarray(iterate(printed_update, init(x0), U, K))[:, :N] - X_STAR, axis=1)
+    assert e_good[-1] < 1e-8 * e_good[0]
+    assert e_printed[-1] > 1e10 * e_printed[0]
+    assert np.all(np.diff(e_printed[5:]) > 0)                       # grows at every step
+
+
+def test_sobolev_forward_mode_converges_to_the_implicit_jacobian():
+    """Unrolled derivatives through the Sobolev state tend to Dx* = -H^{-1} x*, which is
+    also the x-block of the implicit Jacobian at the fixed point (x*, x*, x*)."""
+    L, mu = LAM[-1], LAM[0]
+    update, init = sobolev(RIDGE.f, L, mu)
+    J = np.asarray(forward_mode(update, init(np.zeros(N)), U, 150))[:, :N]
+    jac = np.asarray(RIDGE.jacobian(U))
+    implicit = np.asarray(implicit_jacobian(update, init(X_STAR), U))[:N]
+    close(implicit, jac, rtol=1e-10, atol=1e-12)
+    close(J[-1], jac, rtol=1e-10, atol=1e-12)
+    assert np.linalg.norm(J[0] - jac) > 0.1 * np.linalg.norm(jac)  # it starts far away

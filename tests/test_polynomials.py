@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from numpy.polynomial import chebyshev as np_cheb
 
 from unrolling import (bounds, chebyshev, forward_mode, gradient_descent, heavy_ball, iterate,
-                       polynomials, problems)
+                       polynomials, problems, sobolev)
 from unrolling import data
 
 PROPERTY = settings(max_examples=6, deadline=None, database=None, derandomize=True)
@@ -229,3 +229,80 @@ def test_chebyshev_bound_is_attained_at_the_top_of_the_spectrum():
 def test_invalid_num_steps_is_rejected():
     with pytest.raises(ValueError, match="num_steps"):
         polynomials.gd_coefficients(0.5, -1)
+
+
+# --- the asymptotic Sobolev method (chapter 6) ------------------------------------------
+
+def _polyak(L_, mu_):
+    """Polyak's heavy-ball step and momentum, written out independently."""
+    s_L, s_mu = np.sqrt(L_), np.sqrt(mu_)
+    return 4 / (s_L + s_mu) ** 2, ((s_L - s_mu) / (s_L + s_mu)) ** 2
+
+
+def test_sobolev_residual_is_the_error_of_the_sobolev_iterates():
+    """On a diagonal quadratic, x_t - x* = P_t(λ) (x_0 - x*) componentwise."""
+    lam = jnp.concatenate([jnp.array([MU, L]), jnp.linspace(0.2, 0.9, 4)])
+    b = jnp.linspace(-1.0, 1.0, 6)
+    f = lambda x, u: 0.5 * x @ (lam * x) - b @ x                    # noqa: E731
+    update, init = sobolev(f, L, MU)
+    x0, x_star = jnp.linspace(2.0, -3.0, 6), b / lam
+    errors = np.asarray(iterate(update, init(x0), 0.0, T))[:, :6] - np.asarray(x_star)
+    P, _ = polynomials.sobolev_residual(L, MU, T, lam)
+    np.testing.assert_allclose(errors, np.asarray(P) * np.asarray(x0 - x_star)[None],
+                               rtol=0, atol=1e-12)
+
+
+def test_sobolev_residual_derivative_matches_autodiff():
+    lam = jnp.linspace(0.0, 1.2, 7)
+    _, dP = polynomials.sobolev_residual(L, MU, T, lam)
+    dP_ad = jax.vmap(jax.jacfwd(
+        lambda x: polynomials.sobolev_residual(L, MU, T, jnp.array([x]))[0][:, 0]))(lam).T
+    np.testing.assert_allclose(dP, dP_ad, rtol=1e-10, atol=1e-10)
+
+
+def test_sobolev_residual_is_one_at_zero():
+    P, dP = polynomials.sobolev_residual(L, MU, 3 * T, jnp.zeros(1))
+    np.testing.assert_allclose(P[:, 0], 1.0, rtol=0, atol=1e-13)
+    assert P.shape == dP.shape == (3 * T + 1, 1)
+
+
+def test_sobolev_worst_case_factor_decays_at_rate_sqrt_m():
+    """max_[mu, L] |P_t - λP_t'| shrinks by √m per step at large t (heavy ball's rate,
+    Scieur Thm 4). The factor behaves like t² √m^t at the ends of the spectrum, so the
+    successive ratio is about √m (1 + 2/t): within 1% of √m from t = 400 on, whereas
+    gradient descent's is ρ = (L - μ)/(L + μ), far from it."""
+    t_max, grid = 420, jnp.linspace(MU, L, 1001)
+    worst, _ = polynomials.worst_case_factors(
+        *polynomials.sobolev_residual(L, MU, t_max, grid), grid)
+    ratios = np.asarray(worst[401:] / worst[400:-1])
+    sqrt_m = np.sqrt(_polyak(L, MU)[1])
+    assert np.all(np.abs(ratios / sqrt_m - 1) < 0.01)
+    assert (L - MU) / (L + MU) > 1.3 * sqrt_m
+
+
+def test_eq_17_with_the_previous_iterate_is_heavy_ball():
+    """x_t = y_t + m(x_{t-1} - y_{t-1}) gives P_t = Q_t (heavy ball); eq. 17 as printed,
+    with y_{t-2}, gives another polynomial."""
+    grid = jnp.linspace(MU, L, 51)
+    h, m = _polyak(L, MU)
+    Q, dQ = polynomials.residual_polynomials(
+        *polynomials.heavy_ball_coefficients(h, m, T), grid)
+    P1, dP1 = polynomials._averaged_residual(Q, dQ, m, 1)
+    np.testing.assert_allclose(P1, Q, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(dP1, dQ, rtol=0, atol=1e-12)
+    P2, _ = polynomials.sobolev_residual(L, MU, T, grid)
+    assert np.abs(P2 - Q)[2].max() > 0.1
+
+
+def test_sobolev_residual_tends_to_the_chebyshev_residual():
+    """Measured (chapter 6): eq. 17 as printed makes P_t approach Chebyshev's residual
+    C_t. Both decay like √m^t; their gap like m^t, so the relative gap
+    max|P_t - C_t| / max|C_t| over [mu, L] shrinks like √m^t (within a factor 3 for
+    10 <= t <= 60), from 0.4 at t = 2."""
+    grid, t_max = jnp.linspace(MU, L, 201), 60
+    S, _ = polynomials.sobolev_residual(L, MU, t_max, grid)
+    C, _ = polynomials.chebyshev_residual(L, MU, t_max, grid)
+    rel = np.abs(np.asarray(S - C)).max(axis=1) / np.abs(np.asarray(C)).max(axis=1)
+    sqrt_m, t = np.sqrt(_polyak(L, MU)[1]), np.arange(10, t_max + 1)
+    assert rel[2] > 0.3
+    assert np.all(rel[10:] < 3 * sqrt_m ** t)

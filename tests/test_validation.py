@@ -13,7 +13,7 @@ import pytest
 
 from unrolling import (bounds, chebyshev, errors, forward_mode, gradient_descent, heavy_ball,
                        implicit_jacobian, iterate, newton, one_step_jacobian, problems,
-                       reverse_mode)
+                       reverse_mode, sobolev)
 from unrolling.budget import reallocate
 
 N = 3
@@ -95,13 +95,14 @@ def test_momentum_outside_the_unit_interval(bad):
         heavy_ball(RIDGE.f, 0.1, bad)
 
 
-def test_chebyshev_needs_0_lt_mu_lt_L():
+@pytest.mark.parametrize("method", [chebyshev, sobolev])
+def test_chebyshev_and_sobolev_need_0_lt_mu_lt_L(method):
     with pytest.raises(ValueError, match="L must be > mu"):
-        chebyshev(RIDGE.f, 1.0, 2.0)
+        method(RIDGE.f, 1.0, 2.0)
     with pytest.raises(ValueError, match="mu must be finite and > 0"):
-        chebyshev(RIDGE.f, 1.0, 0.0)
+        method(RIDGE.f, 1.0, 0.0)
     with pytest.raises(ValueError, match="L must be finite and > 0"):
-        chebyshev(RIDGE.f, math.inf, 0.5)
+        method(RIDGE.f, math.inf, 0.5)
 
 
 def test_traced_hyperparameters_pass_under_jit_and_vmap():
@@ -109,10 +110,12 @@ def test_traced_hyperparameters_pass_under_jit_and_vmap():
     def run(step, momentum, L, mu):
         hb = heavy_ball(RIDGE.f, step, momentum)
         cheb_update, init = chebyshev(RIDGE.f, L, mu)
+        sob_update, sob_init = sobolev(RIDGE.f, L, mu)
         return (iterate(gradient_descent(RIDGE.f, step), X0, U, 3)[-1],
                 iterate(hb, (X0, X0), U, 3)[-1],
                 iterate(newton(RIDGE.f, step), X0, U, 3)[-1],
-                iterate(cheb_update, init(X0), U, 3)[-1])
+                iterate(cheb_update, init(X0), U, 3)[-1],
+                iterate(sob_update, sob_init(X0), U, 3)[-1])
     L, mu = RIDGE.smoothness(U), RIDGE.strong_convexity(U)
     jitted = jax.jit(run)(0.1, 0.5, L, mu)
     batched = jax.jit(jax.vmap(run, in_axes=(0, None, None, None)))(

@@ -7,7 +7,8 @@ Core:
   derivatives  the loop written once; iterates, forward/reverse mode, implicit and one-step
                Jacobians; the estimator values Unrolled(), Truncated(k), OneStep(), Implicit(),
                Adaptive() (chapter 6)
-  methods      update-map factories (gradient descent, heavy ball, Newton, Chebyshev, F^k)
+  methods      update-map factories (gradient descent, heavy ball, Newton, Chebyshev,
+               Sobolev, F^k)
   problems     objectives with their solutions, Jacobians and curvature bounds
   data         random instances (explicit PRNG keys) and spectra
   bounds       every theorem's bound and constants
@@ -16,9 +17,10 @@ Core:
 Chapters:
   profiling    time and memory of the estimators (2, 4)
   curse        error curves of the curse (3)
-  polynomials  residual polynomials (3)
+  polynomials  residual polynomials (3, 6)
   truncation   the App. C sweep, late starts, Corollary 1 (4)
   bilevel      Algorithm 1, hypergradient descent (5)
+  designing    the Sobolev method against the curse: Scieur et al. Figs. 3-4 (6)
 Presentation (imported explicitly):
   plotting     one style and colour table, generic figure builders
   widgets      one interactive explorer per chapter
@@ -29,18 +31,19 @@ Enable float64 before use: ``jax.config.update("jax_enable_x64", True)``.
 from . import bounds, budget, data, derivatives, errors, methods, problems
 from .derivatives import (Adaptive, Implicit, OneStep, Truncated, Unrolled, forward_mode,
                           implicit_jacobian, iterate, one_step_jacobian, reverse_mode)
-from .methods import chebyshev, gradient_descent, heavy_ball, newton
+from .methods import chebyshev, gradient_descent, heavy_ball, newton, sobolev
 from . import profiling  # noqa: E402  (chapters 2 and 4)
 from . import curse, polynomials  # noqa: E402  (chapter 3)
 from . import truncation  # noqa: E402  (chapter 4)
 from . import bilevel  # noqa: E402  (chapter 5)
+from . import designing  # noqa: E402  (chapter 6)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "iterate", "forward_mode", "reverse_mode", "implicit_jacobian", "one_step_jacobian",
     "Unrolled", "Truncated", "OneStep", "Implicit", "Adaptive",
-    "gradient_descent", "heavy_ball", "newton", "chebyshev",
+    "gradient_descent", "heavy_ball", "newton", "chebyshev", "sobolev",
     "bounds", "budget", "data", "derivatives", "errors", "methods", "problems",
-    "profiling", "curse", "polynomials", "truncation", "bilevel",
+    "profiling", "curse", "polynomials", "truncation", "bilevel", "designing",
 ]

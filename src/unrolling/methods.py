@@ -1,8 +1,8 @@
-r"""Update maps :math:`\mathcal A(x, u)` of iterative solvers (chapters 1, 3, 6).
+r"""Update maps :math:`\mathcal A(x, u)` of iterative solvers (chapters 1, 3, 4, 6).
 
 Each factory takes the inner objective ``f(x, u)`` and returns a map
 ``update(x, u)`` for :func:`unrolling.iterate` and the derivative estimators.
-Methods with memory (heavy ball, Chebyshev) act on a phase-space state whose
+Methods with memory (heavy ball, Chebyshev, Sobolev) act on a phase-space state whose
 first component is the current iterate, so ``iterate(...)[:, :n]`` is the path
 of :math:`x^{(k)}`.
 """
@@ -14,7 +14,7 @@ from jax.flatten_util import ravel_pytree
 from . import _jax, _validate
 
 __all__ = ["gradient_descent", "heavy_ball", "newton", "newton_line_search",
-           "chebyshev", "power_map"]
+           "chebyshev", "sobolev", "power_map"]
 
 
 def _axpy(a, x, y):
@@ -93,11 +93,7 @@ def chebyshev(f, L, mu):
     Returns ``(update, init)``: ``init(x0)`` builds the state ``(x_t, x_{t-1}, s)``,
     where ``s`` carries the ω recursion (``s = 0`` marks the first step).
     """
-    _validate.positive(mu, "mu")
-    _validate.positive(L, "L")
-    L_value, mu_value = _validate._concrete(L), _validate._concrete(mu)  # None if traced
-    if L_value is not None and mu_value is not None and L_value <= mu_value:
-        raise ValueError(f"L must be > mu, got L={L_value}, mu={mu_value}")
+    _spectrum_bounds(L, mu)
     rho = (L - mu) / (L + mu)
     grad = jax.grad(f)
 
@@ -113,6 +109,63 @@ def chebyshev(f, L, mu):
     def init(x0):
         x0 = _validate.floats(x0, "x0")
         return (x0, x0, jnp.zeros((), jax.tree.leaves(x0)[0].dtype))
+    return update, init
+
+
+def _spectrum_bounds(L, mu):
+    """Check 0 < mu < L (each checked where concrete; traced values pass through)."""
+    _validate.positive(mu, "mu")
+    _validate.positive(L, "L")
+    L_value, mu_value = _validate._concrete(L), _validate._concrete(mu)  # None if traced
+    if L_value is not None and mu_value is not None and L_value <= mu_value:
+        raise ValueError(f"L must be > mu, got L={L_value}, mu={mu_value}")
+
+
+def _polyak(L, mu):
+    r"""Polyak's heavy-ball step and momentum on the spectrum [mu, L]:
+    :math:`h = \big(\tfrac{2}{\sqrt L + \sqrt\mu}\big)^2`,
+    :math:`m = \big(\tfrac{\sqrt L - \sqrt\mu}{\sqrt L + \sqrt\mu}\big)^2`."""
+    sL, smu = L**0.5, mu**0.5
+    return (2.0 / (sL + smu)) ** 2, ((sL - smu) / (sL + smu)) ** 2
+
+
+def sobolev(f, L, mu):
+    r"""The asymptotic Sobolev method of Scieur et al. (eqs. 16-17), a weighted average
+    of heavy-ball iterates, for a quadratic with spectrum in [mu, L] (chapter 6):
+
+    .. math:: y_t = y_{t-1} - h\nabla f(y_{t-1}) + m(y_{t-1} - y_{t-2}), \qquad
+              x_t = y_t + m(x_{t-1} - y_{t-2}),
+
+    with Polyak's :math:`h = (2/(\sqrt L + \sqrt\mu))^2` and
+    :math:`m = ((\sqrt L - \sqrt\mu)/(\sqrt L + \sqrt\mu))^2`. Eq. 16 as printed
+    *adds* the gradient; a descent step subtracts it (with the printed sign the
+    iterates diverge: ``tests/test_methods.py``). Eq. 17 is used as printed, with
+    :math:`y_{t-2}`; with :math:`y_{t-1}` it would be heavy ball itself
+    (:math:`x_t - y_t = m(x_{t-1} - y_{t-1}) = m^t(x_0 - y_0) = 0`).
+
+    Initial conditions :math:`y_{-1} = y_0 = x_0` (heavy ball's) and :math:`x_0` the
+    start. Then the heavy-ball residual :math:`Q_t` has :math:`Q_{-1} = Q_0 = 1`, and the
+    residual polynomial of :math:`x_t`, :math:`P_t = Q_t + m(P_{t-1} - Q_{t-2})` from
+    :math:`P_0 = 1` (so :math:`P_1 = Q_1`), has :math:`P_t(0) = 1` for all t
+    (:func:`unrolling.polynomials.sobolev_residual`).
+
+    Returns ``(update, init)``: ``init(x0)`` builds the state :math:`(x_t, y_t, y_{t-1})`
+    = ``(x0, x0, x0)``; its first component is the current iterate.
+    """
+    _spectrum_bounds(L, mu)
+    h, m = _polyak(L, mu)
+    grad = jax.grad(f)
+
+    def update(z, u):
+        (x, y, y_prev), u = _floats(z, u)
+        y_next = jax.tree.map(lambda yi, gi, pi: yi - h * gi + m * (yi - pi),
+                              y, grad(y, u), y_prev)
+        x_next = jax.tree.map(lambda yn, xi, pi: yn + m * (xi - pi), y_next, x, y_prev)
+        return (x_next, y_next, y)
+
+    def init(x0):
+        x0 = _validate.floats(x0, "x0")
+        return (x0, x0, x0)
     return update, init
 
 

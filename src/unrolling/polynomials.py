@@ -14,7 +14,9 @@ recursion gives the three-term recurrence
 and, differentiating in λ,
 :math:`P'_{t+1} = (1 + m_t - h_t\lambda) P'_t - h_t P_t - m_t P'_{t-1}`.
 Gradient descent has :math:`(h_t, m_t) = (h, 0)`, heavy ball :math:`(h, \beta)`, and the
-Chebyshev method the time-varying pair of :func:`chebyshev_coefficients`.
+Chebyshev method the time-varying pair of :func:`chebyshev_coefficients`. The
+asymptotic Sobolev method (chapter 6) averages heavy-ball iterates; its residual
+polynomial follows from heavy ball's by a second recurrence (:func:`sobolev_residual`).
 
 The *master identity* (Scieur et al. Thm 1) expresses the Jacobian error of the
 unrolled iterates through :math:`P_t` and :math:`P_t'`; see :func:`master_identity`.
@@ -33,9 +35,10 @@ from jax import lax
 
 from . import _validate
 from ._jax import FAST_COMPILE
+from .methods import _polyak
 
 __all__ = ["gd_coefficients", "heavy_ball_coefficients", "chebyshev_coefficients",
-           "residual_polynomials", "gd_residual", "chebyshev_residual",
+           "residual_polynomials", "gd_residual", "chebyshev_residual", "sobolev_residual",
            "apply_residual", "jacobian_factors", "worst_case_factors", "master_identity"]
 
 
@@ -119,6 +122,45 @@ def gd_residual(step_size, num_steps, lam):
 def chebyshev_residual(L, mu, num_steps, lam):
     """Residual polynomials of the Chebyshev method and their derivatives, t = 0..num_steps."""
     return residual_polynomials(*chebyshev_coefficients(L, mu, num_steps), lam)
+
+
+def _averaged_residual(Q, dQ, momentum, lag):
+    r""":math:`P_t = Q_t + m(P_{t-1} - Q_{t-\ell})` for t = 1..T from :math:`P_0 = 1`, with
+    :math:`Q_{-1} = 1`, :math:`Q'_{-1} = 0` (ℓ = ``lag`` in {1, 2}), and its λ-derivative
+    (the same recurrence). Q, dQ: heavy ball's (T + 1,) + lam.shape arrays. With
+    ℓ = 1, :math:`P_t - Q_t = m^t(P_0 - Q_0) = 0`: heavy ball itself; ℓ = 2 is
+    Scieur et al.'s eq. 17 as printed."""
+    Q_lag = jnp.concatenate([jnp.ones_like(Q[:1]), Q[:-1]])[2 - lag:Q.shape[0] + 1 - lag]
+    dQ_lag = jnp.concatenate([jnp.zeros_like(dQ[:1]), dQ[:-1]])[2 - lag:dQ.shape[0] + 1 - lag]
+
+    def step(carry, qs):
+        p, dp = carry
+        q, dq, q_lag, dq_lag = qs
+        p, dp = q + momentum * (p - q_lag), dq + momentum * (dp - dq_lag)
+        return (p, dp), (p, dp)
+
+    _, (P, dP) = lax.scan(step, (Q[0], dQ[0]), (Q[1:], dQ[1:], Q_lag, dQ_lag))
+    return jnp.concatenate([Q[:1], P]), jnp.concatenate([dQ[:1], dP])
+
+
+@functools.partial(jax.jit, static_argnames=("num_steps",))
+def sobolev_residual(L, mu, num_steps, lam):
+    r"""Residual polynomials :math:`P_t` of the asymptotic Sobolev method
+    (:func:`unrolling.methods.sobolev`) and their derivatives, t = 0..num_steps.
+
+    With heavy ball's residual :math:`Q_t` (Polyak's h and m; :math:`Q_{-1} = Q_0 = 1`)
+    and :math:`x_t = y_t + m(x_{t-1} - y_{t-2})`:
+
+    .. math:: P_t = Q_t + m\,(P_{t-1} - Q_{t-2}), \qquad P_0 = 1,
+
+    and :math:`P'_t = Q'_t + m(P'_{t-1} - Q'_{t-2})`. Since :math:`Q_t(0) = 1`,
+    :math:`P_t(0) = 1` for all t. Returns ``(P, dP)``, each (T + 1,) + lam.shape.
+    Chapter 6.
+    """
+    T = _validate.num_steps(num_steps)
+    h, m = _polyak(L, mu)
+    Q, dQ = residual_polynomials(*heavy_ball_coefficients(h, m, T), lam)
+    return _averaged_residual(Q, dQ, m, 2)
 
 
 @functools.partial(jax.jit, static_argnames=("residual",), compiler_options=FAST_COMPILE)

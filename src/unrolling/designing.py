@@ -1,0 +1,171 @@
+r"""Designing iterations for differentiation (chapter 6, part 1): the Sobolev method.
+
+On a quadratic, a first-order method with residual polynomials :math:`P_t` has the
+Jacobian error (Scieur et al. Thm 1, the master identity)
+
+.. math:: \partial x_t - \partial x_* = \big(P_t(H) - P_t'(H)H\big)(\partial x_0 - \partial x_*)
+          + P_t'(H)\,G,
+
+so with G = 0 its worst case over a spectrum in [mu, L] is
+:math:`\max_\lambda |P_t(\lambda) - \lambda P_t'(\lambda)|`. Every such factor is a
+polynomial of degree t equal to 1 at λ = 0, hence at least
+:math:`2/(\xi^t + \xi^{-t})`, :math:`\xi = (1-\sqrt\kappa)/(1+\sqrt\kappa)`
+(Prop. 1; :func:`unrolling.bounds.scieur_lower`). Gradient descent and Chebyshev
+pay a burn-in before they decay. The asymptotic Sobolev method
+(:func:`unrolling.methods.sobolev`, eq. 17 as printed) averages heavy-ball iterates:
+its burn-in is far below heavy ball's, but its residual polynomial tends to
+Chebyshev's and its peak is Chebyshev's to within a few per cent (measured in
+``tests/test_designing.py``). Scieur et al.'s Fig. 4 runs the non-asymptotic method
+(α = 1, η = 1; their App. D, not reproduced here).
+
+* :func:`worst_case_rates` — the data of Scieur et al.'s Fig. 3;
+* :func:`jacobian_suboptimality` — the data of their Fig. 4 for one ridge problem;
+* :func:`ridge_setups` — the three ridge problems of Fig. 4 as this book builds them.
+"""
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import _validate, bounds, polynomials, problems
+from ._jax import FAST_COMPILE
+from .derivatives import forward_mode
+from .errors import derivative_errors
+from .methods import _polyak, chebyshev, gradient_descent, sobolev
+
+__all__ = ["worst_case_rates", "jacobian_suboptimality", "ridge_setups"]
+
+#: Label of the lower bound in :func:`worst_case_rates`.
+_LOWER = "lower bound (Prop. 1)"
+
+
+def _schedules(L, mu, T):
+    r"""``(h_t, m_t)`` of the methods with a three-term recurrence: GD with the short
+    and the long step, heavy ball with Polyak's parameters, Chebyshev."""
+    return {r"GD, $h = 1/L$": polynomials.gd_coefficients(1.0 / L, T),
+            r"GD, $h = 2/(L+\mu)$": polynomials.gd_coefficients(2.0 / (L + mu), T),
+            "heavy ball (Polyak)": polynomials.heavy_ball_coefficients(*_polyak(L, mu), T),
+            "Chebyshev": polynomials.chebyshev_coefficients(L, mu, T)}
+
+
+def worst_case_rates(L, mu, num_steps, num_grid=2001):
+    r"""Worst-case Jacobian-error factors of Scieur et al.'s Fig. 3 (G = 0), t = 0..T:
+
+    .. math:: r_t = \max_{\lambda \in \Lambda} |P_t(\lambda) - \lambda P_t'(\lambda)|,
+
+    over the grid Λ of ``num_grid`` evenly spaced points of [mu, L] (end points
+    included), for gradient descent with steps 1/L and 2/(L + mu), heavy ball
+    (Polyak), Chebyshev and the asymptotic Sobolev method, and the lower bound
+    :math:`2/(\xi^t + \xi^{-t})` of Prop. 1.
+
+    Returns:
+      dict label -> (T + 1,) NumPy array, for :func:`unrolling.plotting.curves`, with
+      the labels ``"GD, $h = 1/L$"``, ``"GD, $h = 2/(L+\mu)$"``,
+      ``"heavy ball (Polyak)"``, ``"Chebyshev"``, ``"Sobolev (asymptotic)"`` and, last,
+      ``"lower bound (Prop. 1)"``. Chapter 6.
+    """
+    T = _validate.num_steps(num_steps)
+    grid = jnp.linspace(mu, L, _validate.num_steps(num_grid, "num_grid"))
+    residuals = {name: polynomials.residual_polynomials(*coeffs, grid)
+                 for name, coeffs in _schedules(L, mu, T).items()}
+    residuals["Sobolev (asymptotic)"] = polynomials.sobolev_residual(L, mu, T, grid)
+    rates = {name: np.asarray(polynomials.worst_case_factors(P, dP, grid)[0])
+             for name, (P, dP) in residuals.items()}
+    rates[_LOWER] = np.asarray(bounds.scieur_lower(np.arange(T + 1), L, mu, 1.0))
+    return rates
+
+
+def _methods(f, L, mu, x0):
+    """(update, initial state) of the three methods of Fig. 4."""
+    cheb, cheb_init = chebyshev(f, L, mu)
+    sob, sob_init = sobolev(f, L, mu)
+    return {r"GD, $h = 2/(L+\mu)$": (gradient_descent(f, 2.0 / (L + mu)), x0),
+            "Chebyshev": (cheb, cheb_init(x0)),
+            "Sobolev (asymptotic)": (sob, sob_init(x0))}
+
+
+@functools.partial(jax.jit, static_argnames=("num_steps",), compiler_options=FAST_COMPILE)
+def _jacobian_errors(A, b, u, x0, num_steps):
+    problem = problems.ridge(A, b)
+    L, mu = problem.smoothness(u), problem.strong_convexity(u)
+    jac, n, one = problem.jacobian(u), x0.size, jnp.ones_like(u)
+    out = {}
+    for name, (update, state) in _methods(problem.f, L, mu, x0).items():
+        err = derivative_errors(forward_mode(update, state, u, num_steps, v=one)[:, :n],
+                                jac[:, 0])
+        out[name] = err / err[0]
+    return out
+
+
+def jacobian_suboptimality(A, b, u, x0, num_steps):
+    r"""Relative Jacobian errors of Scieur et al.'s Fig. 4 on ridge regression
+    :math:`f(x, u) = \tfrac12\|Ax - b\|^2 + \tfrac u2\|x\|^2`, differentiated in u:
+
+    .. math:: \frac{\|\partial x_t - \partial x_*\|_F}{\|\partial x_0 - \partial x_*\|_F},
+              \qquad t = 0, \dots, T,
+
+    for gradient descent (step 2/(L + mu)), Chebyshev and the asymptotic Sobolev
+    method, each on the exact extreme eigenvalues [mu, L] of :math:`A^\top A + uI`.
+    :math:`\partial x_t` is the forward-mode derivative of the iterates
+    (:func:`unrolling.forward_mode` through the method's update map, tangent 1 on the
+    scalar u, from the
+    constant start ``x0``, so :math:`\partial x_0 = 0`); :math:`\partial x_*` the closed
+    form :math:`-(A^\top A + uI)^{-1}x_*`. One compiled program per data shape and T.
+
+    Returns:
+      dict label -> (T + 1,) NumPy array (first entry 1). Chapter 6.
+    """
+    A, b, x0 = (jnp.asarray(a, dtype=jnp.result_type(float)) for a in (A, b, x0))
+    out = _jacobian_errors(A, b, jnp.asarray(u, A.dtype), x0, _validate.num_steps(num_steps))
+    return {name: np.asarray(v) for name, v in out.items()}
+
+
+#: Relative ridge weight of :func:`ridge_setups`: u = _RIDGE_SCALE * ||A||_2^2.
+_RIDGE_SCALE = 1e-2
+
+
+def _standardized(X, y):
+    """Columns of X and the targets y with zero mean and unit variance (NumPy)."""
+    X, y = np.asarray(X, float), np.asarray(y, float)
+    return (X - X.mean(0)) / X.std(0), (y - y.mean()) / y.std()
+
+
+def _setup(A, b, x0):
+    """(A, b, u, x0) as float arrays, with the relative ridge weight u."""
+    u = _RIDGE_SCALE * float(np.linalg.norm(A, 2)) ** 2
+    return jnp.asarray(A), jnp.asarray(b), u, jnp.asarray(x0)
+
+
+def ridge_setups(key, synthetic_shape=(100, 80)):
+    r"""The three ridge problems of Scieur et al.'s Fig. 4, as ``(A, b, u, x0)`` for
+    :func:`jacobian_suboptimality` (dict keyed by data set):
+
+    * **breast cancer** (scikit-learn's bundled copy): standardized features, labels
+      mapped to ±1 (chapter 3's problem); L/μ ≈ 101;
+    * **diabetes** (bundled; Scieur et al. use *bodyfat*, not available offline):
+      standardized features and targets; L/μ ≈ 83;
+    * **synthetic**: :math:`H = A^\top A` with :math:`A_{ij} \sim N(0, 1)` of shape
+      ``synthetic_shape`` and :math:`b \sim N(0, I)`; L/μ ≈ 70 for (100, 80) and key 0.
+
+    Choices (the paper uses θ = 1e-3 and does not state x0): the ridge weight is
+    relative, :math:`u = 10^{-2}\|A\|_2^2` (``_RIDGE_SCALE``), so that L/μ is about
+    100 and the burn-ins (GD near κ/2, Chebyshev near √κ) and the tails fit in a few
+    hundred iterations; the paper's absolute θ = 1e-3 gives L/μ ≈ 1e5 on breast
+    cancer. The start is random, :math:`x_0 \sim N(0, I)`: from :math:`x_0 = 0` the
+    ridge weight shows no burn-in on breast cancer (chapter 3,
+    :func:`unrolling.curse.visibility`), while a random start has an O(1) component
+    along the top eigenvector, which drives the burn-in through :math:`G = x_0`. ``key`` draws every start and the
+    synthetic data (one standard normal vector, cut into pieces). Chapter 6.
+    """
+    from sklearn.datasets import load_breast_cancer, load_diabetes
+    M, N = (_validate.num_steps(v, "synthetic_shape") for v in synthetic_shape)
+    X, y = load_breast_cancer(return_X_y=True)
+    A_bc, b_bc = _standardized(X, y)[0], 2.0 * y - 1.0
+    A_di, b_di = _standardized(*load_diabetes(return_X_y=True))
+    # one standard normal draw, cut into the three starts and the synthetic A and b
+    sizes = [A_bc.shape[1], A_di.shape[1], N, M * N, M]
+    z = np.split(np.asarray(jax.random.normal(key, (sum(sizes),))), np.cumsum(sizes)[:-1])
+    return {"breast cancer": _setup(A_bc, b_bc, z[0]),
+            "diabetes": _setup(A_di, b_di, z[1]),
+            "synthetic": _setup(z[3].reshape(M, N), z[4], z[2])}
