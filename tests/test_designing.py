@@ -10,7 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from unrolling import data, designing, polynomials, problems
+from unrolling import (Adaptive, data, designing, forward_mode, methods, polynomials,
+                       problems, truncation)
 
 GD_SHORT, GD_LONG = r"GD, $h = 1/L$", r"GD, $h = 2/(L+\mu)$"
 HB, CHEB, SOB = "heavy ball (Polyak)", "Chebyshev", "Sobolev (asymptotic)"
@@ -119,3 +120,43 @@ def test_ridge_setups_show_the_burn_in_and_the_accelerated_tail():
         assert r[GD_LONG].max() > 1.3 and r[CHEB].max() > 2.0, name
         assert r[CHEB].max() < r[SOB].max() < 1.1 * r[CHEB].max(), name
         assert max(r[CHEB][-1], r[SOB][-1]) < 1e-12 < r[GD_LONG][-1], name
+
+
+# ------------------------------------------------------------ part 2: adaptive truncation
+def _long(L, m):
+    return 2 / (L + m)
+
+
+def test_adaptive_sweep_fixed_fractions_and_oracle_match_the_chapter_4_sweep():
+    key = jax.random.PRNGKey(4)
+    res = designing.adaptive_sweep(key, 5, _long, jax.random.uniform, num_draws=6)
+    ref = truncation.truncation_sweep(key, 5, _long, jax.random.uniform, num_draws=6)
+    assert np.allclose(res.forward_final, ref.forward_final, rtol=1e-10)
+    assert np.allclose(res.reverse_final, ref.reverse_final, rtol=1e-10)
+    assert np.isclose(res.oracle_fraction, ref.best_fraction_bound, rtol=1e-12)
+
+
+def test_adaptive_sweep_applies_the_estimators_rule_to_each_draw():
+    """With ω = 0 (no reallocation) the sweep's T per draw is Adaptive().start on the
+    draw's gradient-descent run, and its final error is forward mode started there."""
+    key, N, D = jax.random.PRNGKey(5), 5, 3
+    res = designing.adaptive_sweep(key, N, _long, jax.random.uniform, num_draws=D,
+                                   omega=0.0)
+    A, b, v, w = data.appendix_c_draws(key, D, 50, N)
+    x0s = jax.random.uniform(jax.random.fold_in(key, 1), (D, N))
+    f = lambda x, u: 0.5 * jnp.sum((u[0] @ x - u[1]) ** 2)  # noqa: E731
+    finals = []
+    for d in range(D):
+        lam = np.linalg.eigvalsh(A[d].T @ A[d])
+        update = methods.gradient_descent(f, _long(lam[-1], lam[0]))
+        u, K = (A[d], b[d]), int(res.K[d])
+        T = Adaptive().start(update, x0s[d], u, K)
+        assert T == res.adaptive_T[d]
+        tangent = (v[0][d], v[1][d])
+        jvp = forward_mode(update, x0s[d], u, K, start=T, v=tangent)[-1]
+        H = A[d].T @ A[d]
+        x_star = np.linalg.solve(H, A[d].T @ b[d])
+        dH = tangent[0].T @ A[d] + A[d].T @ tangent[0]
+        dc = tangent[0].T @ b[d] + A[d].T @ tangent[1]
+        finals.append(np.linalg.norm(jvp - np.linalg.solve(H, dc - dH @ x_star)))
+    assert np.isclose(res.adaptive[0], np.median(finals), rtol=1e-8)

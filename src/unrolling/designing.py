@@ -23,18 +23,20 @@ Chebyshev's and its peak is Chebyshev's to within a few per cent (measured in
 * :func:`ridge_setups` — the three ridge problems of Fig. 4 as this book builds them.
 """
 import functools
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _validate, bounds, polynomials, problems
+from . import _adaptive, _validate, bounds, budget, data, polynomials, problems, truncation
+from ._appendix_c import _bound_optima, _rotated, _sweep_draws
 from ._jax import FAST_COMPILE
 from .derivatives import forward_mode
 from .errors import derivative_errors
 from .methods import _polyak, chebyshev, gradient_descent, sobolev
 
-__all__ = ["worst_case_rates", "jacobian_suboptimality", "ridge_setups"]
+__all__ = ["worst_case_rates", "jacobian_suboptimality", "ridge_setups", "adaptive_sweep"]
 
 #: Label of the lower bound in :func:`worst_case_rates`.
 _LOWER = "lower bound (Prop. 1)"
@@ -169,3 +171,69 @@ def ridge_setups(key, synthetic_shape=(100, 80)):
     return {"breast cancer": _setup(A_bc, b_bc, z[0]),
             "diabetes": _setup(A_di, b_di, z[1]),
             "synthetic": _setup(z[3].reshape(M, N), z[4], z[2])}
+
+
+# --------------------------------------------------------------- part 2: adaptive truncation
+class _AdaptiveSweep(NamedTuple):
+    """One App. C setting: final derivative errors (medians over draws) of each rule."""
+    N: int
+    fractions: np.ndarray       # (J,) the fixed T/K
+    forward_final: np.ndarray   # (J,) fixed fractions, forward mode
+    reverse_final: np.ndarray   # (J,)
+    adaptive: tuple             # (forward, reverse) medians of Adaptive()'s final errors
+    oracle: tuple               # the same for the eq. (22) index with the true constants
+    adaptive_fraction: float    # median T/K chosen by the rule
+    oracle_fraction: float      # median T/K of the oracle
+    adaptive_memory: float      # median (K - T)/K: iterates the reverse sweep stores, per K
+    K: np.ndarray               # (D,) per-draw K
+    adaptive_T: np.ndarray      # (D,) per-draw T chosen by the rule
+
+    def ratio(self, mode="forward"):
+        """Adaptive()'s median final error over the best fixed fraction's (hindsight)."""
+        i = 0 if mode == "forward" else 1
+        return float(self.adaptive[i] / getattr(self, f"{mode}_final").min())
+
+
+def _path_observables(r, K_max):
+    """The rule's observables along each draw's gradient-descent path, in closed form
+    (the eigenbasis is orthogonal, so norms are those of the original coordinates)."""
+    k = np.arange(K_max + 1)[None, :, None]
+    err = r["beta"][:, None, :] ** k * (r["y0"] - r["y_star"])[:, None, :]
+    path = r["y_star"][:, None, :] + err
+    return jax.vmap(_adaptive.observables)(jnp.asarray(path))
+
+
+def adaptive_sweep(key, N, step, x0, *, num_draws=100, M=50, omega=3.0, scale=1.0,
+                   fractions=truncation.FRACTIONS, tol=1e-3, max_K=1000):
+    r"""Mehmood et al.'s App. C setting (N, step, start; see
+    :func:`unrolling.truncation.truncation_sweep`) with two more truncation rules beside the
+    fixed fractions T/K: :class:`unrolling.Adaptive` (the rule sees only the iterates;
+    ``scale`` is its knob c) and the eq. (22) index with each draw's true constants (an
+    oracle). Both reallocate the saved budget like the fixed fractions (ω = ``omega``): the
+    rule starts the derivative at :math:`T' = (1+\omega)T`. Final errors only. Chapter 6."""
+    A, b, v, w = data.appendix_c_draws(key, num_draws, M, N)
+    lam = np.linalg.eigvalsh(np.einsum("dmi,dmj->dij", A, A))
+    L, m = lam[:, -1], lam[:, 0]
+    alpha = truncation._step(step, L, m)
+    rho = np.asarray(bounds.gd_contraction(alpha, L, m))
+    r = _rotated(A, b, v, w, alpha, truncation._start(x0, key, (num_draws, N)))
+    K, T, _, _ = truncation._appendix_c_plan((L - m) / (L + m), fractions, omega, tol, max_K)
+    obs = _path_observables(r, int(K.max()))
+    T_rule = np.asarray(jax.vmap(lambda d, s, e, x, k: _adaptive.choose_start(
+        d, s, e, x, k, omega=omega, scale=scale))(*obs, K))
+    e0, edot0 = (np.linalg.norm(r["y0"] - r["y_star"], axis=-1),
+                 np.linalg.norm(r["t_star"], axis=-1))
+    best, _ = _bound_optima(K, omega, rho, r["gamma_v"], e0, edot0, max_K=max_K)
+    T_all = np.concatenate([T, T_rule[:, None], np.rint(np.asarray(best) * K)[:, None]], 1)
+    pairs = [[budget.reallocate(int(k), int(t), omega) for t in row] for k, row in zip(K, T_all)]
+    K_p, T_p = (np.array([[p[i] for p in row] for row in pairs]) for i in (0, 1))
+    out = _sweep_draws(r, alpha, K, T_p, K_p, np.zeros(1), horizon=int(K_p.max()),
+                       num_points=2)
+    fw, rv = (np.median(np.asarray(out[f"{mode}_final"]), 0) for mode in ("forward", "reverse"))
+    J = len(fractions)
+    return _AdaptiveSweep(
+        N=N, fractions=np.asarray(fractions), forward_final=fw[:J], reverse_final=rv[:J],
+        adaptive=(fw[J], rv[J]), oracle=(fw[J + 1], rv[J + 1]),
+        adaptive_fraction=float(np.median(T_rule / K)),
+        oracle_fraction=float(np.median(np.asarray(best))),
+        adaptive_memory=float(np.median(1 - T_rule / K)), K=K, adaptive_T=T_rule)
