@@ -15,11 +15,11 @@ from . import _live, plotting
 
 # --- The numerical modules the explorers use: the one place to update when they move ---
 from . import _jax, bilevel, bounds, curse, data, derivatives, errors, methods, problems  # noqa: E402
-from . import truncation  # noqa: E402
+from . import designing, truncation  # noqa: E402
 
 __all__ = ["ch1_contraction", "ch1_contraction_explorer", "ch2_unrolling_errors_explorer",
            "ch3_curse", "ch3_curse_explorer", "ch4_truncation", "ch4_truncation_explorer",
-           "ch5_bilevel", "ch5_bilevel_explorer"]
+           "ch5_bilevel", "ch5_bilevel_explorer", "ch6_worst_case", "ch6_worst_case_explorer"]
 
 
 def _control(kind, description, **kwargs):
@@ -328,3 +328,46 @@ def ch5_bilevel_explorer():
         eps=_control("FloatLogSlider", "ε (inner)", value=1e-4, base=10, min=-8, max=-1,
                      step=0.5),
         warm_start=_control("ToggleButton", "warm start", value=True))
+
+
+# --- Chapter 6: worst-case Jacobian factors of the methods against the lower bound ----
+
+#: Chapter 6 explorer: the methods' colours (Okabe–Ito, in the order of
+#: ``designing.worst_case_rates``) and line styles (Sobolev dash-dot: it nearly
+#: coincides with Chebyshev).
+_CH6_COLORS = ("#999999", "#D55E00", "#CC79A7", "#E69F00", "#0072B2", "#009E73")
+_CH6_STYLES = ("-", "-", "-", "-", "-.", "-.")
+
+
+@_live.register("ch6_worst_case", defaults=dict(log10_cond=1.3, num_steps=100),
+                variations=[dict(log10_cond=2.0, num_steps=100),
+                            dict(log10_cond=3.0, num_steps=400),
+                            dict(log10_cond=0.5, num_steps=50)])
+def ch6_worst_case(log10_cond=1.3, num_steps=100, fig=None):
+    r"""The chapter 6 explorer's figure: Scieur et al.'s Fig. 3 for the spectrum
+    [1, κ] (κ = :math:`10^c`, c = ``log10_cond``): the worst case over the spectrum of
+    each method's Jacobian factor :math:`|P_t - \lambda P_t'|` and the lower bound of
+    Prop. 1 (dashed), from :func:`unrolling.designing.worst_case_rates` (801 points)."""
+    kappa = 10.0 ** float(log10_cond)
+    rates = designing.worst_case_rates(kappa, 1.0, int(num_steps), num_grid=801)
+    t = np.arange(int(num_steps) + 1)
+    names = list(rates)
+    lines = [(name, t, rates[name], dict(color=c, linewidth=1.4, linestyle=ls))
+             for name, c, ls in zip(names[:-1], _CH6_COLORS, _CH6_STYLES)]
+    lines.append((names[-1], t, rates[names[-1]],
+                  dict(plotting._role_kw("bound"), linestyle="--", linewidth=1.2)))
+    peaks = {name: float(rates[name].max()) for name in names[:-1]}
+    worst = max(peaks, key=peaks.get)
+    return _live.curves_figure(
+        lines, f"κ = {kappa:.3g}: highest peak {peaks[worst]:.3g} ({worst})", fig=fig,
+        ylim=(1e-6, None), xlim=(0, int(num_steps)), xlabel="iteration t",
+        ylabel="worst-case factor", fontsize=7)
+
+
+def ch6_worst_case_explorer():
+    """The chapter 6 explorer: sliders for the condition number and the horizon."""
+    return _live.explorer(
+        ch6_worst_case,
+        frames=dict(log10_cond=[0.5, 1.0, 1.3, 2.0, 2.5, 3.0], num_steps=[100, 400]),
+        log10_cond=_control("FloatSlider", "log10 κ", value=1.3, min=0.3, max=3.0, step=0.1),
+        num_steps=_control("IntSlider", "t max", value=100, min=20, max=400, step=20))
