@@ -339,16 +339,17 @@ _CH6_COLORS = ("#999999", "#D55E00", "#CC79A7", "#E69F00", "#0072B2", "#009E73")
 _CH6_STYLES = ("-", "-", "-", "-", "-.", "-.")
 
 
-@_live.register("ch6_worst_case", defaults=dict(log10_cond=1.3, num_steps=100),
-                variations=[dict(log10_cond=2.0, num_steps=100),
-                            dict(log10_cond=3.0, num_steps=400),
-                            dict(log10_cond=0.5, num_steps=50)])
-def ch6_worst_case(log10_cond=1.3, num_steps=100, fig=None):
-    r"""The chapter 6 explorer's figure: Scieur et al.'s Fig. 3 for the spectrum
-    [1, κ] (κ = :math:`10^c`, c = ``log10_cond``): the worst case over the spectrum of
-    each method's Jacobian factor :math:`|P_t - \lambda P_t'|` and the lower bound of
-    Prop. 1 (dashed), from :func:`unrolling.designing.worst_case_rates` (801 points)."""
-    kappa = 10.0 ** float(log10_cond)
+@_live.register("ch6_worst_case", defaults=dict(condition_number=20.0, num_steps=100),
+                variations=[dict(condition_number=100.0, num_steps=100),
+                            dict(condition_number=1000.0, num_steps=400),
+                            dict(condition_number=3.0, num_steps=50)])
+def ch6_worst_case(condition_number=20.0, num_steps=100, fig=None):
+    r"""The chapter 6 explorer's figure: Scieur et al.'s Fig. 3 on the spectrum [1, κ]
+    (κ = ``condition_number``; the factors depend on κ only, so [0.5, 10] is κ = 20): the
+    worst case over the spectrum of each method's Jacobian factor
+    :math:`|P_t - \lambda P_t'|` and the lower bound of Prop. 1 (dashed), from
+    :func:`unrolling.designing.worst_case_rates` (801 points)."""
+    kappa = float(condition_number)
     rates = designing.worst_case_rates(kappa, 1.0, int(num_steps), num_grid=801)
     t = np.arange(int(num_steps) + 1)
     names = list(rates)
@@ -359,15 +360,17 @@ def ch6_worst_case(log10_cond=1.3, num_steps=100, fig=None):
     peaks = {name: float(rates[name].max()) for name in names[:-1]}
     worst = max(peaks, key=peaks.get)
     return _live.curves_figure(
-        lines, f"κ = {kappa:.3g}: highest peak {peaks[worst]:.3g} ({worst})", fig=fig,
+        lines, f"κ = {kappa:g}: highest peak {peaks[worst]:.3g} ({worst})", fig=fig,
         ylim=(1e-6, None), xlim=(0, int(num_steps)), xlabel="iteration t",
         ylabel="worst-case factor", fontsize=7)
 
 
 def ch6_worst_case_explorer():
-    """The chapter 6 explorer: sliders for the condition number and the horizon."""
+    """The chapter 6 explorer: the condition number and the horizon."""
     return _live.explorer(
         ch6_worst_case,
-        frames=dict(log10_cond=[0.5, 1.0, 1.3, 2.0, 2.5, 3.0], num_steps=[100, 400]),
-        log10_cond=_control("FloatSlider", "log10 κ", value=1.3, min=0.3, max=3.0, step=0.1),
+        frames=dict(condition_number=[3.0, 10.0, 20.0, 100.0, 300.0, 1000.0],
+                    num_steps=[100, 400]),
+        condition_number=_control("SelectionSlider", "κ = L/ℓ", value=20.0,
+                                  options=[3.0, 10.0, 20.0, 50.0, 100.0, 300.0, 1000.0]),
         num_steps=_control("IntSlider", "t max", value=100, min=20, max=400, step=20))
