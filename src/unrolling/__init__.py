@@ -38,7 +38,7 @@ from . import truncation  # noqa: E402  (chapter 4)
 from . import bilevel  # noqa: E402  (chapter 5)
 from . import designing  # noqa: E402  (chapter 6)
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "iterate", "forward_mode", "reverse_mode", "implicit_jacobian", "one_step_jacobian",
