@@ -395,8 +395,8 @@ def curves_figure(lines, title, fig=None, xlabel="iteration $k$", ylabel="error"
                 ax.axvline(0.0, **style)
             else:
                 ax.plot([], [], **style)
-        if xlim is not None:
-            ax.set_xlim(*xlim)
+    if xlim is not None:
+        fig.axes[0].set_xlim(*xlim)
     _set_curves(fig.axes[0], [(label, x, y) for label, x, y, _ in lines], title, ylim,
                 **legend_kw)
     return fig
