@@ -169,8 +169,43 @@ def sobolev_residual(L, mu, num_steps, lam):
     return _averaged_residual(Q, dQ, m, 2)
 
 
-@functools.partial(jax.jit, static_argnames=("num_steps", "alpha"),
-                   compiler_options=FAST_COMPILE)
+def _sobolev_optimal(L, mu, T, lam, eta, alpha):
+    """:func:`sobolev_optimal_residual` for a validated T (compiled by the caller)."""
+    x = roots_gegenbauer(T + 1, alpha)[0]            # (its weights lose 1e-10 at T = 300)
+    n = np.arange(1, T + 2)
+    beta = jnp.sqrt(n * (n + 2 * alpha - 1) / (4 * (n + alpha) * (n + alpha - 1)))
+
+    def basis(m):  # orthonormal Gegenbauer q_0..q_T at m and their derivatives in m
+        def step(carry, b):
+            (q, dq), (q_prev, dq_prev), b_prev = carry
+            q_next = (m * q - b_prev * q_prev) / b
+            dq_next = (q + m * dq - b_prev * dq_prev) / b
+            return ((q_next, dq_next), (q, dq), b), (q, dq)
+        one, zero = jnp.ones_like(m), jnp.zeros_like(m)
+        _, (q, dq) = lax.scan(step, ((one, zero), (zero, zero), jnp.zeros(())), beta)
+        return q, dq
+
+    scale, N = 2.0 / (L - mu), T + 1                             # dm/dλ, number of nodes
+    lam = jnp.asarray(lam, dtype=jnp.result_type(float))
+    q, dq = basis(jnp.concatenate([jnp.asarray(x), jnp.stack([-(L + mu) / (L - mu)]),
+                                   (2 * lam.ravel() - L - mu) / (L - mu)]))
+    sw = 1 / jnp.linalg.norm(q[:, :N], axis=0, keepdims=True)   # Christoffel numbers
+    R = jnp.linalg.qr(jnp.concatenate([sw * q[:, :N], jnp.sqrt(eta) * scale * sw * dq[:, :N]],
+                                      1).T, mode="r")
+    S = solve_triangular(R, jnp.concatenate([q[:, N:], scale * dq[:, N + 1:]], 1), trans="T")
+    s0, S, dS = S[:, 0], S[:, 1:lam.size + 1], S[:, lam.size + 1:]    # S_i(0), S_i, S_i'
+    norm = jnp.cumsum(s0**2).reshape((T + 1,) + (1,) * lam.ndim)
+    P, dP = (jnp.cumsum(s0[:, None] * v, 0).reshape((T + 1,) + lam.shape) / norm
+             for v in (S, dS))
+    return P, dP
+
+
+#: Compiled for top-level calls (light XLA optimization) and for calls under a trace.
+_SOBOLEV_OPTIMAL = {False: jax.jit(_sobolev_optimal, static_argnums=(2, 5),
+                                   compiler_options=FAST_COMPILE),
+                    True: jax.jit(_sobolev_optimal, static_argnums=(2, 5))}
+
+
 def sobolev_optimal_residual(L, mu, num_steps, lam, eta=1.0, alpha=1.0):
     r"""Residual polynomials of the non-asymptotic Sobolev method (Scieur et al. Prop. 3)
     and their derivatives, t = 0..num_steps, computed from the definition:
@@ -190,40 +225,16 @@ def sobolev_optimal_residual(L, mu, num_steps, lam, eta=1.0, alpha=1.0):
     against a high-precision solve (``tests/test_polynomials.py``): P, P' and
     :math:`P - \lambda P'` to a few 1e-12 of their maximum over [mu, L] up to T = 300
     (κ = 20 to 1000). Range: :math:`\sum_i S_i(0)^2 \sim \xi^{-2t}` overflows once
-    :math:`\xi^{-2t} > 10^{308}` (t ≈ 790 for κ = 20), where the values are about 1e-151
-    comes out 0 (nan from t ≈ 1560). Returns ``(P, dP)``, each (T + 1,) + lam.shape.
-    Chapter 6.
+    :math:`\xi^{-2t} > 10^{308}` (t ≈ 790 for κ = 20), where the values are about
+    1e-151: P comes out 0 (nan from t ≈ 1560). Returns ``(P, dP)``, each
+    (T + 1,) + lam.shape. Compiled once per T, α and shape (with the light XLA options
+    unless an argument is traced, e.g. under :func:`master_identity`). Chapter 6.
     """
     T = _validate.num_steps(num_steps)
     if not alpha > 0:
         raise ValueError(f"alpha must be > 0, got {alpha}")
-    x = roots_gegenbauer(T + 1, alpha)[0]            # (its weights lose 1e-10 at T = 300)
-    n = np.arange(1, T + 2)
-    beta = jnp.sqrt(n * (n + 2 * alpha - 1) / (4 * (n + alpha) * (n + alpha - 1)))
-
-    def basis(m):  # orthonormal Gegenbauer q_0..q_T at m and their derivatives in m
-        def step(carry, b):
-            (q, dq), (q_prev, dq_prev), b_prev = carry
-            q_next = (m * q - b_prev * q_prev) / b
-            dq_next = (q + m * dq - b_prev * dq_prev) / b
-            return ((q_next, dq_next), (q, dq), b), (q, dq)
-        one, zero = jnp.ones_like(m), jnp.zeros_like(m)
-        _, (q, dq) = lax.scan(step, ((one, zero), (zero, zero), jnp.zeros(())), beta)
-        return q, dq
-
-    scale = 2.0 / (L - mu)                                       # dm/dλ
-    lam = jnp.asarray(lam, dtype=jnp.result_type(float))
-    q, dq = basis(jnp.asarray(x))
-    sw = 1 / jnp.linalg.norm(q, axis=0, keepdims=True)   # Christoffel numbers: Gauss weights
-    R = jnp.linalg.qr(jnp.concatenate([sw * q, jnp.sqrt(eta) * scale * sw * dq], 1).T,
-                      mode="r")
-    s0 = solve_triangular(R, basis(jnp.asarray(-(L + mu) / (L - mu)))[0], trans="T")
-    q, dq = basis((2 * lam.ravel() - L - mu) / (L - mu))
-    S, dS = (solve_triangular(R, v, trans="T") for v in (q, scale * dq))
-    norm = jnp.cumsum(s0**2).reshape((T + 1,) + (1,) * lam.ndim)
-    P, dP = (jnp.cumsum(s0[:, None] * v, 0).reshape((T + 1,) + lam.shape) / norm
-             for v in (S, dS))
-    return P, dP
+    traced = any(isinstance(v, jax.core.Tracer) for v in (L, mu, lam, eta))
+    return _SOBOLEV_OPTIMAL[traced](L, mu, T, lam, eta, float(alpha))
 
 
 @functools.partial(jax.jit, static_argnames=("residual",), compiler_options=FAST_COMPILE)
