@@ -306,3 +306,167 @@ def test_sobolev_residual_tends_to_the_chebyshev_residual():
     sqrt_m, t = np.sqrt(_polyak(L, MU)[1]), np.arange(10, t_max + 1)
     assert rel[2] > 0.3
     assert np.all(rel[10:] < 3 * sqrt_m ** t)
+
+
+# --- the non-asymptotic Sobolev method: Prop. 3's optimal polynomials (chapter 6) -------
+
+ETA = L / MU                                          # Scieur et al.'s Fig. 3 choice
+
+
+def _m(lam):
+    return (2 * np.asarray(lam) - L - MU) / (L - MU)
+
+
+def _theta_rule(num):
+    """Midpoint rule in θ for the α = 1 probability measure on [MU, L]: with m = cos θ,
+    ∫ f dμ = (2/π) ∫_0^π f(cos θ) sin²θ dθ, exact for polynomials f of degree < 2 num - 2
+    (independent of the Gauss–Gegenbauer rule inside the function)."""
+    theta = (np.arange(num) + 0.5) * np.pi / num
+    return (L + MU + (L - MU) * np.cos(theta)) / 2, 2 * np.sin(theta) ** 2 / num
+
+
+def _lstsq_optimum(t, lam, w, eta):
+    """argmin ||P||_η over P = 1 + λq, deg q < t, q in the Chebyshev basis of m: an
+    unconstrained least-squares solve (NumPy); values and λ-derivatives at ``lam``."""
+    V = np_cheb.chebvander(_m(lam), t - 1)
+    dV = np.stack([np_cheb.chebval(_m(lam), np_cheb.chebder(e)) for e in np.eye(t)], 1)
+    dV = dV * 2 / (L - MU)
+    A = np.concatenate([np.sqrt(w)[:, None] * lam[:, None] * V,
+                        np.sqrt(eta * w)[:, None] * (V + lam[:, None] * dV)])
+    c = np.linalg.lstsq(A, -np.concatenate([np.sqrt(w), 0 * w]), rcond=None)[0]
+    return 1 + lam * (V @ c), V @ c + lam * (dV @ c)
+
+
+def _decimal_optimum(t_max, lam, eta, digits=200):
+    """P_t* and P_t*', t = 0..t_max, at ``lam`` in 200-digit decimal arithmetic: monomials
+    m^k with the exact moments of the α = 1 probability measure (E m^(2j) = C_j / 4^j,
+    Catalan numbers), Gram–Schmidt in the η-product, then Prop. 3's sum."""
+    from decimal import Decimal, localcontext
+    from math import comb
+    with localcontext() as ctx:
+        ctx.prec = digits
+        D = lambda v: Decimal(repr(float(v)))                        # noqa: E731
+        s, n = 2 / (D(L) - D(MU)), t_max + 1
+        mom = [Decimal(comb(k, k // 2)) / (k // 2 + 1) / 2**k if k % 2 == 0 else Decimal(0)
+               for k in range(2 * n)]
+        gram = [[mom[i + j] + (D(eta) * s * s * i * j * mom[i + j - 2] if i * j else 0)
+                 for j in range(n)] for i in range(n)]
+        low, d = [[Decimal(0)] * n for _ in range(n)], [Decimal(0)] * n   # G = low diag(d) lowᵀ
+        for j in range(n):
+            d[j] = gram[j][j] - sum(low[j][k] ** 2 * d[k] for k in range(j))
+            for i in range(j + 1, n):
+                low[i][j] = (gram[i][j] - sum(low[i][k] * low[j][k] * d[k]
+                                              for k in range(j))) / d[j]
+
+        def orth(v):                                   # values of S_i (monic) from m^k values
+            out = []
+            for i in range(n):
+                out.append(v[i] - sum(low[i][k] * out[k] for k in range(i)))
+            return out
+
+        def powers(x):
+            return [x**k if k else Decimal(1) for k in range(n)]
+
+        s0 = orth(powers(-(D(L) + D(MU)) / (D(L) - D(MU))))
+        result = []
+        for x in lam:
+            m = (2 * D(x) - D(L) - D(MU)) / (D(L) - D(MU))
+            S = orth(powers(m))
+            dS = orth([k * (m ** (k - 1) if k > 1 else Decimal(1)) * s for k in range(n)])
+            num, dnum, den, row = Decimal(0), Decimal(0), Decimal(0), []
+            for i in range(n):
+                num, dnum = num + s0[i] * S[i] / d[i], dnum + s0[i] * dS[i] / d[i]
+                den += s0[i] ** 2 / d[i]
+                row.append((float(num / den), float(dnum / den)))
+            result.append(row)
+    return np.array(result).transpose(2, 1, 0)          # (2, t_max + 1, len(lam))
+
+
+def test_sobolev_optimal_residual_is_one_at_zero_and_of_degree_t():
+    """P_t*(0) = 1 for every t, and P_t* is a polynomial of degree t: its least-squares
+    Chebyshev fit of degree t on 2T + 3 points of [MU, L] leaves it unchanged (1e-12),
+    the fit of degree t - 1 does not (t >= 1)."""
+    t_max, lam = 30, np.linspace(MU, L, 63)
+    P, dP = polynomials.sobolev_optimal_residual(L, MU, t_max, np.append(0.0, lam), eta=ETA)
+    assert P.shape == dP.shape == (t_max + 1, 64)
+    np.testing.assert_allclose(P[:, 0], 1.0, rtol=0, atol=1e-13)
+    for t, p in enumerate(np.asarray(P[:, 1:])):
+        fit = np_cheb.chebval(_m(lam), np_cheb.chebfit(_m(lam), p, t))
+        assert np.abs(fit - p).max() < 1e-12 * np.abs(p).max(), t
+        if t:
+            lower = np_cheb.chebval(_m(lam), np_cheb.chebfit(_m(lam), p, t - 1))
+            assert np.abs(lower - p).max() > 1e-6 * np.abs(p).max(), t
+
+
+def test_sobolev_optimal_residual_matches_a_high_precision_solve():
+    """Float64 accuracy: against the monomial solve in 120-digit arithmetic, P_t*, P_t*'
+    and the Jacobian factor P_t* - λP_t*' agree to 1e-12 relative to their maximum over
+    the points, for all t <= 80. Measured with this reference at more digits: at most
+    4e-12 up to T = 300 (κ = 20, 100, 1000); at T = 600 (κ = 20) 4e-11 for P, 6e-12 for
+    P' and the factor. The Gauss weights are the Christoffel numbers of the orthonormal
+    basis: SciPy's ``roots_gegenbauer`` weights lose 1e-10 at T = 300 (the error was
+    then 2e-10)."""
+    t_max, lam = 80, np.linspace(MU, L, 5)
+    ref_P, ref_dP = _decimal_optimum(t_max, lam, ETA, digits=120)
+    P, dP = map(np.asarray, polynomials.sobolev_optimal_residual(L, MU, t_max, lam, eta=ETA))
+    for got, want in [(P, ref_P), (dP, ref_dP), (P - lam * dP, ref_P - lam * ref_dP)]:
+        scale = np.abs(want).max(axis=1, keepdims=True)
+        assert np.all(np.abs(got - want) <= 1e-12 * np.maximum(scale, 1e-300))
+
+
+def test_sobolev_optimal_residual_has_the_least_sobolev_norm():
+    """||P_t*||_η (α = 1, η = L/μ, an independent quadrature) is at most that of gradient
+    descent (both steps), heavy ball, Chebyshev and the asymptotic Sobolev method of the
+    same degree, equals the least-squares optimum over P = 1 + λq (1e-9), is
+    non-increasing in t and at most ||1||_η = 1 (the "limited burn-in" argument)."""
+    t_max = 30
+    lam, w = _theta_rule(4 * t_max)
+    norm = lambda P, dP: np.sqrt((np.asarray(P)**2 + ETA * np.asarray(dP)**2) @ w)  # noqa: E731
+    best = norm(*polynomials.sobolev_optimal_residual(L, MU, t_max, lam, eta=ETA))
+    h, m = _polyak(L, MU)
+    others = {"GD 1/L": polynomials.gd_residual(1 / L, t_max, lam),
+              "GD 2/(L+mu)": polynomials.gd_residual(2 / (L + MU), t_max, lam),
+              "heavy ball": polynomials.residual_polynomials(
+                  *polynomials.heavy_ball_coefficients(h, m, t_max), lam),
+              "Chebyshev": polynomials.chebyshev_residual(L, MU, t_max, lam),
+              "Sobolev (asymptotic)": polynomials.sobolev_residual(L, MU, t_max, lam)}
+    for name, (P, dP) in others.items():
+        assert np.all(best <= norm(P, dP) * (1 + 1e-12)), name
+    lstsq = [norm(*(v[None] for v in _lstsq_optimum(t, lam, w, ETA)))[0]
+             for t in range(1, t_max + 1)]
+    np.testing.assert_allclose(best[1:], lstsq, rtol=1e-9)
+    assert best[0] == pytest.approx(1.0, rel=1e-12)
+    assert np.all(np.diff(best) <= 1e-12) and np.all(best <= 1 + 1e-12)
+
+
+def test_sobolev_optimal_residual_tends_to_the_l2_optimum_as_eta_vanishes():
+    """η → 0: P_t* tends to the L²(μ)-optimal residual, the kernel polynomial
+    Σ U_i(m) U_i(m_0) / Σ U_i(m_0)² of the μ-orthogonal polynomials (Chebyshev U,
+    SciPy's values). At η = 0 they agree to 1e-12 relative to max |P_t| on [MU, L], and
+    both agree with an independent least-squares solve over P = 1 + λq to 1e-9 absolute
+    (its cancellation: P_t is 1e-6 at t = 30); the gap is first order in η (measured:
+    1.4e5 η at t = 30, the largest; asserted < 2e5 η) for η = 1e-6, 1e-8, 1e-10."""
+    from scipy.special import eval_chebyu
+    t_max, lam_eval = 30, np.linspace(MU, L, 9)
+    U = eval_chebyu(np.arange(t_max + 1)[:, None], np.append(_m(0.0), _m(lam_eval))[None])
+    kernel = np.cumsum(U[:, :1] * U[:, 1:], 0) / np.cumsum(U[:, :1] ** 2, 0)
+    lam, w = _theta_rule(4 * t_max)
+    for t in range(1, t_max + 1):
+        P_ls = _lstsq_optimum(t, np.append(lam, lam_eval), np.append(w, 0 * lam_eval), 0.0)[0]
+        assert np.abs(P_ls[lam.size:] - kernel[t]).max() < 1e-9, t
+    for eta, tol in [(0.0, 1e-12), (1e-6, 2e-1), (1e-8, 2e-3), (1e-10, 2e-5)]:
+        P, _ = polynomials.sobolev_optimal_residual(L, MU, t_max, lam_eval, eta=eta)
+        gap = np.abs(np.asarray(P) - kernel).max(axis=1) / np.abs(kernel).max(axis=1)
+        assert gap.max() < tol, eta
+
+
+def test_sobolev_optimal_residual_derivative_matches_finite_differences():
+    """dP equals the fourth-order central difference of P in λ (h = 1e-4) at points of
+    [0, 1.2], to 1e-8 of max |P_t'| for each t <= 40 (measured: 1.1e-10)."""
+    x, h = np.linspace(0.0, 1.2, 7), 1e-4
+    P, dP = polynomials.sobolev_optimal_residual(
+        L, MU, T, np.concatenate([x + k * h for k in (-2, -1, 0, 1, 2)]), eta=ETA)
+    P, dP = np.asarray(P).reshape(T + 1, 5, 7), np.asarray(dP).reshape(T + 1, 5, 7)[:, 2]
+    fd = (P[:, 0] - 8 * P[:, 1] + 8 * P[:, 3] - P[:, 4]) / (12 * h)
+    assert np.all(np.abs(fd - dP)[1:].max(1) < 1e-8 * np.abs(dP)[1:].max(1))
+    assert np.all(dP[0] == 0.0)
