@@ -29,6 +29,7 @@ no reallocation, :math:`T = T'`). Per step it costs two norms, one inner product
 scalar bisection; it keeps :math:`x^{(0)}`, :math:`\Delta_{k-1}` and w scalars.
 """
 import dataclasses
+import functools
 from typing import ClassVar
 
 import jax
@@ -38,6 +39,7 @@ from jax.flatten_util import ravel_pytree
 from . import _validate, bounds, derivatives
 
 
+@jax.jit
 def observables(path):
     r"""What the rule sees along a path ``(K+1, n)`` of flat iterates, each of shape (K+1,):
     :math:`\|\Delta_k\|`, the reversing share :math:`s_k`, :math:`\|x^{(k)} - x^{(0)}\|` and
@@ -66,6 +68,7 @@ def _estimates(delta, share, dist0, xnorm, window):
     return rho, share * (1.0 - rho) * e0 / jnp.maximum(xnorm, tiny)
 
 
+@functools.partial(jax.jit, static_argnames=("window",))
 def choose_start(delta, share, dist0, xnorm, K, *, omega=0.0, scale=1.0, window=10,
                  max_fraction=0.8):
     """The rule: T (derivative steps given up, int) from :func:`observables`, traceable in K."""

@@ -229,6 +229,13 @@ class _AdaptiveSweep(NamedTuple):
         return float(self.adaptive[i] / getattr(self, f"{mode}_final").min())
 
 
+@jax.jit
+def _choose_all(delta, share, dist0, xnorm, K, omega, scale):
+    """:func:`unrolling._adaptive.choose_start` for every draw (one compilation per shape)."""
+    return jax.vmap(lambda d, s, e, x, k: _adaptive.choose_start(
+        d, s, e, x, k, omega=omega, scale=scale))(delta, share, dist0, xnorm, K)
+
+
 def _path_observables(r, K_max):
     """The rule's observables along each draw's gradient-descent path, in closed form
     (the eigenbasis is orthogonal, so norms are those of the original coordinates)."""
@@ -254,15 +261,15 @@ def adaptive_sweep(key, N, step, x0, *, num_draws=100, M=50, omega=3.0, scale=1.
     r = _rotated(A, b, v, w, alpha, truncation._start(x0, key, (num_draws, N)))
     K, T, _, _ = truncation._appendix_c_plan((L - m) / (L + m), fractions, omega, tol, max_K)
     obs = _path_observables(r, int(K.max()))
-    T_rule = np.asarray(jax.vmap(lambda d, s, e, x, k: _adaptive.choose_start(
-        d, s, e, x, k, omega=omega, scale=scale))(*obs, K))
+    T_rule = np.asarray(_choose_all(*obs, K, omega, scale))
     e0, edot0 = (np.linalg.norm(r["y0"] - r["y_star"], axis=-1),
                  np.linalg.norm(r["t_star"], axis=-1))
     best, _ = _bound_optima(K, omega, rho, r["gamma_v"], e0, edot0, max_K=max_K)
     T_all = np.concatenate([T, T_rule[:, None], np.rint(np.asarray(best) * K)[:, None]], 1)
     pairs = [[budget.reallocate(int(k), int(t), omega) for t in row] for k, row in zip(K, T_all)]
     K_p, T_p = (np.array([[p[i] for p in row] for row in pairs]) for i in (0, 1))
-    out = _sweep_draws(r, alpha, K, T_p, K_p, np.zeros(1), horizon=int(K_p.max()),
+    horizon = int(np.ceil((1 + omega) * K.max()))            # K' <= K + ωK: one shape per N
+    out = _sweep_draws(r, alpha, K, T_p, K_p, np.zeros(1), horizon=horizon,
                        num_points=2)
     fw, rv = (np.median(np.asarray(out[f"{mode}_final"]), 0) for mode in ("forward", "reverse"))
     J = len(fractions)

@@ -341,7 +341,7 @@ _CH6_STYLES = ("-", "-", "-", "-", "-.", "-.")
 
 @_live.register("ch6_worst_case", defaults=dict(condition_number=20.0, num_steps=100),
                 variations=[dict(condition_number=100.0, num_steps=100),
-                            dict(condition_number=1000.0, num_steps=400),
+                            dict(condition_number=1000.0, num_steps=300),
                             dict(condition_number=3.0, num_steps=50)])
 def ch6_worst_case(condition_number=20.0, num_steps=100, fig=None):
     r"""The chapter 6 explorer's figure: Scieur et al.'s Fig. 3 on the spectrum [1, κ]
@@ -370,7 +370,7 @@ def ch6_worst_case_explorer():
     return _live.explorer(
         ch6_worst_case,
         frames=dict(condition_number=[3.0, 10.0, 20.0, 100.0, 300.0, 1000.0],
-                    num_steps=[100, 400]),
+                    num_steps=[50, 100]),
         condition_number=_control("SelectionSlider", "κ = L/ℓ", value=20.0,
                                   options=[3.0, 10.0, 20.0, 50.0, 100.0, 300.0, 1000.0]),
-        num_steps=_control("IntSlider", "t max", value=100, min=20, max=400, step=20))
+        num_steps=_control("IntSlider", "t max", value=100, min=20, max=300, step=20))
