@@ -23,6 +23,9 @@ from .methods import heavy_ball
 from .problems import quadratic
 from ._checks_ch6 import (ch6_lower_bound, ch6_polyak_parameters,  # noqa: F401
                           ch6_rate_estimate, ch6_reversing_share, ch6_sobolev_peak)
+from ._checks_ch7 import (ch7_cg_steps, ch7_danskin_gradient,  # noqa: F401
+                          ch7_fixed_point_adjoint, ch7_neumann_terms,
+                          ch7_unrolled_value_gradient)
 from ._verdicts import (_close, _close_squeezed, _matrix_verdict, _near, _report,  # noqa: F401
                         _shape_hint)
 
@@ -35,7 +38,9 @@ __all__ = ["student_key", "ch1_contraction_factor", "ch1_optimal_step_size",
            "ch4_convergence_order", "ch4_curse_start", "ch5_ridge_hypergradient", "ch5_adjoint_hypergradient",
            "ch5_one_step_hypergradient", "ch5_criticality_constants", "ch5_transient_peak",
            "ch5_optimal_log_weight", "ch6_polyak_parameters", "ch6_lower_bound",
-           "ch6_sobolev_peak", "ch6_rate_estimate", "ch6_reversing_share"]
+           "ch6_sobolev_peak", "ch6_rate_estimate", "ch6_reversing_share",
+           "ch7_neumann_terms", "ch7_fixed_point_adjoint", "ch7_cg_steps",
+           "ch7_danskin_gradient", "ch7_unrolled_value_gradient"]
 
 
 def student_key(student_id):
