@@ -21,6 +21,8 @@ Chapters:
   truncation   the App. C sweep, late starts, Corollary 1 (4)
   bilevel      Algorithm 1, hypergradient descent (5)
   designing    the Sobolev method against the curse: Scieur et al. Figs. 3-4 (6)
+  implicit     implicit differentiation in practice: super-efficiency, many
+               hyperparameters, a logistic bilevel task (7)
 Presentation (imported explicitly):
   plotting     one style and colour table, generic figure builders
   widgets      one interactive explorer per chapter
@@ -37,6 +39,7 @@ from . import curse, polynomials  # noqa: E402  (chapter 3)
 from . import truncation  # noqa: E402  (chapter 4)
 from . import bilevel  # noqa: E402  (chapter 5)
 from . import designing  # noqa: E402  (chapter 6)
+from . import implicit  # noqa: E402  (chapter 7)
 
 __version__ = "0.2.0"
 
@@ -45,5 +48,5 @@ __all__ = [
     "Unrolled", "Truncated", "OneStep", "Implicit", "Adaptive",
     "gradient_descent", "heavy_ball", "newton", "chebyshev", "sobolev",
     "bounds", "budget", "data", "derivatives", "errors", "methods", "problems",
-    "profiling", "curse", "polynomials", "truncation", "bilevel", "designing",
+    "profiling", "curse", "polynomials", "truncation", "bilevel", "designing", "implicit",
 ]
