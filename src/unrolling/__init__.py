@@ -20,7 +20,7 @@ Chapters:
   curse        error curves of the curse (3)
   polynomials  residual polynomials (3, 6)
   truncation   the App. C sweep, late starts, Corollary 1 (4)
-  bilevel      Algorithm 1, hypergradient descent (5)
+  bilevel      Algorithm 1, hypergradient descent (5); warm adjoints, tolerance schedules (7)
   designing    the Sobolev method against the curse: Scieur et al. Figs. 3-4 (6)
 Presentation (imported explicitly):
   plotting     one style and colour table, generic figure builders
