@@ -25,7 +25,7 @@ Both start from a given :math:`y_0` (default 0): warm-starting the adjoint from 
 outer step's solution amortizes the solve across outer steps (Arbel & Mairal 2022;
 ``warm_adjoint=True`` in :func:`unrolling.bilevel.hypergradient_descent`). The tangent
 (forward) counterpart solves :math:`(I - B)\dot z = Cv` the same way, from :math:`\dot z_0 = 0`.
-Loops are ``lax.fori_loop`` with a fixed trip count; everything is ``jax.jit``-compatible.
+Loops are ``lax.fori_loop`` with the trip count ``steps``; all is ``jax.jit``-compatible.
 """
 import dataclasses
 from typing import ClassVar
@@ -68,8 +68,9 @@ def conjugate_gradient(apply_B, b, y0, steps):
 
 # --------------------------------------------------------------------------- the linear maps
 # The solver and the update map are static, the number of steps is traced: one
-# compilation serves every ``steps`` (a sweep over k), and inside a caller's jit
-# (bilevel) ``steps`` is a constant again.
+# compilation serves every ``steps`` (a sweep over k). The loop then lowers to a
+# ``while_loop`` with the trip count ``steps`` (not data dependent): forward-mode
+# differentiable, not reverse; nothing here differentiates through the estimate.
 @_jax.compiled(0, 1)
 def _adjoint(solver, update, x, u, w, y0, steps):
     r"""(:math:`C^\top y`, y) with y the solver's solution of :math:`(I - B)^\top y = w`."""
