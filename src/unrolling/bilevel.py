@@ -21,6 +21,15 @@ outer step r the inner map is iterated until
 step only, Bolte et al. eq. 10) and :class:`Implicit` (implicit function theorem at
 :math:`x^{(K_r)}`, Pedregosa 2016); :class:`Adaptive` (chapter 6) picks its truncation.
 
+Chapter 7: the approximate adjoints :class:`FixedPointAdjoint` and
+:class:`ConjugateGradientAdjoint` solve the adjoint system
+:math:`(I - B)^\top y = \nabla_x\ell` at :math:`x^{(K_r)}` by a few iterations and use
+:math:`C^\top y` as the indirect term. ``warm_adjoint=True`` starts each adjoint solve
+from the previous outer step's y (Arbel & Mairal 2022), and ``eps`` may be a schedule
+:math:`r \mapsto \varepsilon_r`, an inexact inner solve whose tolerance tightens with r
+(HOAG, Pedregosa 2016, converges when the tolerances are summable,
+:math:`\sum_r \varepsilon_r < \infty`; a constant ε leaves the hypergradient error at a floor).
+
 Loops: the inner solve is a ``lax.while_loop`` (its length is data dependent and it
 is never differentiated). The reverse sweep (Mehmood et al. eq. 12) runs over the
 stored iterates with a dynamic trip count (``lax.fori_loop``): it computes the
@@ -28,9 +37,9 @@ vector-Jacobian products itself instead of differentiating the loop, so one
 compilation serves every :math:`K_r`. The last ``window`` iterates live in a
 ring buffer, so truncated and one-step estimators store only what they use.
 Problems are passed as :class:`jax.tree_util.Partial` objects so that the compiled
-outer step is reused across calls with new data of the same shapes.
+outer step is reused across calls with new data of the same shapes; the chapter's tasks
+(:func:`ridge_task`, :func:`linear_task`) live in the private ``_bilevel_tasks``.
 """
-import math
 import time
 from functools import partial
 from typing import NamedTuple, Optional
@@ -42,19 +51,24 @@ from jax import lax
 from jax.flatten_util import ravel_pytree
 from jax.tree_util import Partial
 
-from . import _adaptive, _validate, problems
-from .derivatives import (Adaptive, Implicit, OneStep, Truncated, Unrolled, forward_mode,
-                          implicit_jacobian, iterate)
-from .methods import gradient_descent
+from . import _adaptive, _validate
+from ._bilevel_tasks import linear_task, ridge_task   # the tasks (re-exported)
+from .derivatives import (Adaptive, ConjugateGradientAdjoint, FixedPointAdjoint, Implicit,
+                          OneStep, Truncated, Unrolled, forward_mode, implicit_jacobian, iterate)
 
 __all__ = ["hypergradient", "hypergradient_descent", "evaluate_along",
            "outer_minimizer", "ridge_task", "linear_task"]
 
 
+#: The approximate adjoints (chapter 7): the indirect term is C^T y, y carried along.
+_ADJOINTS = (FixedPointAdjoint, ConjugateGradientAdjoint)
+
+
 def _check_estimator(estimator):
-    if not isinstance(estimator, (Unrolled, Truncated, OneStep, Implicit, Adaptive)):
+    if not isinstance(estimator, (Unrolled, Truncated, OneStep, Implicit, Adaptive, *_ADJOINTS)):
         raise TypeError("estimator must be one of Unrolled(), Truncated(k), OneStep(), "
-                        f"Implicit(), Adaptive(), got {estimator!r}")
+                        "Implicit(), Adaptive(), FixedPointAdjoint(k), "
+                        f"ConjugateGradientAdjoint(k), got {estimator!r}")
     return estimator
 
 
@@ -112,26 +126,37 @@ def _adaptive_stop(estimator, buf, x, K, window):
     return estimator.given_up(path, K)
 
 
-def _estimate(update, outer_loss, x_init, u, eps, estimator, max_inner):
-    """One inner solve and one hypergradient estimate (the body of Algorithm 1)."""
+def _estimate(update, outer_loss, x_init, u, eps, estimator, max_inner, y):
+    """One inner solve and one hypergradient estimate (the body of Algorithm 1). ``y``
+    (flat, size n) starts the adjoint solve of the approximate adjoints, which return
+    their new y; the other estimators pass it through."""
     window = estimator.stored_iterates(max_inner)
     x, K, converged, buf = _solve(update, x_init, u, eps, max_inner, window)
     loss, (grad_x, grad_u) = jax.value_and_grad(outer_loss, argnums=(0, 1))(x, u)
+    unravel_u = ravel_pytree(u)[1]
     if isinstance(estimator, Implicit):
-        unravel_u = ravel_pytree(u)[1]
         indirect = unravel_u(implicit_jacobian(update, x, u, w=grad_x))
+    elif isinstance(estimator, _ADJOINTS):       # C^T y, (I - B)^T y = grad_x approximately
+        u_bar, y = estimator.adjoint(update, x, u, grad_x, y)
+        indirect = unravel_u(u_bar)
     else:
         stop = _adaptive_stop(estimator, buf, x, K, window)
         indirect = _reverse_sweep(update, buf, K, u, grad_x, window, stop)
-    return jax.tree.map(jnp.add, grad_u, indirect), x, K, converged, loss
+    return jax.tree.map(jnp.add, grad_u, indirect), x, K, converged, loss, y
 
 
 @partial(jax.jit, static_argnames=("estimator", "max_inner"))
-def _outer_step(update, outer_loss, x_init, u, eps, tau, estimator, max_inner):
-    d, x, K, converged, loss = _estimate(update, outer_loss, x_init, u, eps, estimator,
-                                         max_inner)
+def _outer_step(update, outer_loss, x_init, u, eps, tau, y, estimator, max_inner):
+    """(u^(r+1), d^(r), x^(K_r), K_r, converged, loss, y): one step of Algorithm 1."""
+    d, x, K, converged, loss, y = _estimate(update, outer_loss, x_init, u, eps, estimator,
+                                            max_inner, y)
     u_next = jax.tree.map(lambda a, g: a - tau * g, u, d)
-    return u_next, d, x, K, converged, loss
+    return u_next, d, x, K, converged, loss, y
+
+
+def _zero_adjoint(x):
+    """The cold start y = 0 of the adjoint solve (flat, x's size and dtype)."""
+    return jnp.zeros_like(ravel_pytree(x)[0])
 
 
 @jax.jit
@@ -157,9 +182,8 @@ def _arrays(x0, u):
     return _validate.floats(x0, "x0"), _validate.floats(u, "u")
 
 
-def _check_inner(update, x0, u, eps, max_inner, estimator):
-    """Validate the inner-solve arguments; returns max_inner as an int."""
-    _validate.positive(eps, "eps")
+def _check_inner(update, x0, u, max_inner, estimator):
+    """Validate the inner-solve arguments (but eps); returns max_inner as an int."""
     if _validate.num_steps(max_inner, "max_inner") < 1:
         raise ValueError(f"max_inner must be an int >= 1, got {max_inner}")
     _validate.same_shape(jax.eval_shape(update, x0, u), x0, "update(x0, u)", "x0")
@@ -167,7 +191,8 @@ def _check_inner(update, x0, u, eps, max_inner, estimator):
     window = _check_estimator(estimator).stored_iterates(int(max_inner))
     _validate.memory([(window, sum(np.size(a) for a in leaves))], leaves[0].dtype,
                      "max_inner", max_inner, f"the {window} stored inner iterates",
-                     "lower max_inner, or use Truncated(k), OneStep() or Implicit()")
+                     "lower max_inner, or use Truncated(k), OneStep(), Implicit() or an "
+                     "approximate adjoint")
     return int(max_inner)
 
 
@@ -187,7 +212,9 @@ def hypergradient(update, outer_loss, x0, u, *, estimator, eps, max_inner):
       update: the inner map :math:`\mathcal A(x, u)` (a function or a ``Partial``).
       outer_loss: :math:`\ell(x, u)`, scalar.
       x0: inner starting point; u: outer variable (arrays or pytrees).
-      estimator: ``Unrolled()``, ``Truncated(k)``, ``OneStep()``, ``Implicit()``, ``Adaptive()``.
+      estimator: ``Unrolled()``, ``Truncated(k)``, ``OneStep()``, ``Implicit()``,
+        ``Adaptive()``, ``FixedPointAdjoint(k)``, ``ConjugateGradientAdjoint(k)`` (chapter 7;
+        the adjoint solve starts from y = 0).
       eps: inner tolerance > 0 on :math:`\|x^{(k)} - x^{(k-1)}\|`.
       max_inner: cap on the inner iterations, an int >= 1.
 
@@ -195,10 +222,12 @@ def hypergradient(update, outer_loss, x0, u, *, estimator, eps, max_inner):
       ``(d, x, K)``: the estimate (structure of u), :math:`x^{(K)}` and K. Chapter 5.
     """
     x0, u = _arrays(x0, u)
-    max_inner = _check_inner(update, x0, u, eps, max_inner, estimator)
-    _, d, x, K, _, _ = _outer_step(   # the outer step with tau = 0 (shares its compilation)
+    _validate.positive(eps, "eps")
+    max_inner = _check_inner(update, x0, u, max_inner, estimator)
+    _, d, x, K, _, _, _ = _outer_step(   # the outer step with tau = 0 (shares its compilation)
         _as_partial(update, "update"), _as_partial(outer_loss, "outer_loss"), x0, u,
-        _scalar(eps), _scalar(0.0), estimator=estimator, max_inner=max_inner)
+        _scalar(eps), _scalar(0.0), _zero_adjoint(x0), estimator=estimator,
+        max_inner=max_inner)
     _check_finite(jax.tree.leaves(d), estimator, f"x^(K), K = {int(K)}")
     return d, x, int(K)
 
@@ -221,45 +250,66 @@ class _History(NamedTuple):
     hypergradient_error: Optional[np.ndarray]
 
 
-def _step_sizes(step_size, num_outer):
-    """The outer step sizes tau_0 ... tau_{R-1}, each checked finite and > 0."""
-    taus = [step_size(r) if callable(step_size) else step_size for r in range(num_outer)]
-    for r, tau in enumerate(taus):
-        _validate.positive(tau, "step_size" if not callable(step_size) else f"step_size({r})")
-    return taus
+def _schedule(value, num_outer, name):
+    """A number or a schedule ``r -> value_r`` (step sizes, tolerances) as the values for
+    r = 0 ... R-1, each checked finite and > 0."""
+    values = [value(r) if callable(value) else value for r in range(num_outer)]
+    for r, v in enumerate(values):
+        _validate.positive(v, name if not callable(value) else f"{name}({r})")
+    return values
+
+
+def _check_warm_adjoint(warm_adjoint, estimator):
+    """warm_adjoint: a bool, and True only with an approximate adjoint (chapter 7)."""
+    if not isinstance(warm_adjoint, (bool, np.bool_)):
+        raise TypeError(f"warm_adjoint must be True or False, got {warm_adjoint!r}")
+    if warm_adjoint and not isinstance(estimator, _ADJOINTS):
+        raise ValueError("warm_adjoint=True carries the adjoint solution y from one outer step "
+                         "to the next: it needs estimator=FixedPointAdjoint(k) or "
+                         f"ConjugateGradientAdjoint(k), got {estimator!r}")
+    return bool(warm_adjoint)
 
 
 @partial(jax.jit, static_argnames=("estimator", "max_inner"))
-def _outer_loop(update, outer_loss, x0, u0, eps, taus, warm_start, estimator, max_inner):
-    """All R outer steps of Algorithm 1 in one compiled ``lax.scan`` over the step sizes
-    (``warm_start`` is traced: warm and cold starts share the compilation)."""
-    def body(carry, tau):
-        u, x = carry
+def _outer_loop(update, outer_loss, x0, u0, epss, taus, warm_start, warm_adjoint, estimator,
+                max_inner):
+    """All R outer steps of Algorithm 1 in one compiled ``lax.scan`` over the tolerances
+    and step sizes (``warm_start``, ``warm_adjoint`` are traced: one compilation)."""
+    y0 = _zero_adjoint(x0)
+
+    def body(carry, eps_tau):
+        u, x, y = carry
         start = jax.tree.map(lambda a, b: jnp.where(warm_start, a, b), x, x0)
-        u_next, d, x_new, K, converged, loss = _outer_step(
-            update, outer_loss, start, u, eps, tau, estimator=estimator, max_inner=max_inner)
-        return (u_next, x_new), (d, x_new, K, converged, loss, u)
-    (u_last, _), cols = lax.scan(body, (u0, x0), taus)
+        u_next, d, x_new, K, converged, loss, y_new = _outer_step(
+            update, outer_loss, start, u, *eps_tau, jnp.where(warm_adjoint, y, y0),
+            estimator=estimator, max_inner=max_inner)
+        return (u_next, x_new, y_new), (d, x_new, K, converged, loss, u)
+    (u_last, _, _), cols = lax.scan(body, (u0, x0, y0), (epss, taus))
     return u_last, cols
 
 
 def hypergradient_descent(update, outer_loss, x0, u0, *, step_size, num_outer, eps,
-                          max_inner, estimator=Unrolled(), warm_start=True, reference=None,
-                          timed=True):
+                          max_inner, estimator=Unrolled(), warm_start=True, warm_adjoint=False,
+                          reference=None, timed=True):
     r"""Algorithm 1 of Mehmood et al. (App. B): hypergradient descent on :math:`h(u)`.
 
     For r = 0, ..., R-1: iterate :math:`x^{(k+1)} = \mathcal A(x^{(k)}, u^{(r)})` from the
-    start point until :math:`\|x^{(k)} - x^{(k-1)}\| \le \varepsilon` (:math:`K_r` steps,
+    start point until :math:`\|x^{(k)} - x^{(k-1)}\| \le \varepsilon_r` (:math:`K_r` steps,
     at most ``max_inner``); estimate :math:`d^{(r)} \approx \nabla h(u^{(r)})` with
     ``estimator``; set :math:`u^{(r+1)} = u^{(r)} - \tau_r d^{(r)}`. The next start point
     is :math:`x^{(K_r)}` (``warm_start=True``, treated as a constant: its dependence on
     earlier u is not differentiated) or ``x0`` (cold start).
 
     Args:
-      update, outer_loss, x0, u0, estimator, eps, max_inner: as in :func:`hypergradient`.
+      update, outer_loss, x0, u0, estimator, max_inner: as in :func:`hypergradient`.
+      eps: :math:`\varepsilon`, a finite number > 0 or a schedule ``r -> eps_r`` (inexact
+        inner solves with a tightening tolerance, HOAG: Pedregosa 2016; chapter 7).
       step_size: :math:`\tau`, a finite number > 0 or a schedule ``r -> tau_r``.
       num_outer: R, a non-negative int.
       warm_start: warm (True) or cold (False) start of every inner solve.
+      warm_adjoint: with ``FixedPointAdjoint(k)`` or ``ConjugateGradientAdjoint(k)`` only:
+        True starts each adjoint solve from the previous outer step's y (treated as a
+        constant), False from y = 0 (Arbel & Mairal 2022; chapter 7).
       reference: optional exact hypergradient ``u -> grad h(u)`` for the error column.
       timed: True runs one compiled outer step at a time and records its wall time;
         False runs all R steps in one compiled loop (faster, e.g. for an explorer) and
@@ -270,32 +320,36 @@ def hypergradient_descent(update, outer_loss, x0, u0, *, step_size, num_outer, e
     """
     R = _validate.num_steps(num_outer, "num_outer")
     x0, u0 = _arrays(x0, u0)
-    max_inner = _check_inner(update, x0, u0, eps, max_inner, estimator)
-    taus = _step_sizes(step_size, R)
+    epss = _schedule(eps, R, "eps")
+    max_inner = _check_inner(update, x0, u0, max_inner, estimator)
+    warm_adjoint = _check_warm_adjoint(warm_adjoint, estimator)
+    taus = _schedule(step_size, R, "step_size")
     update, outer_loss = _as_partial(update, "update"), _as_partial(outer_loss, "outer_loss")
-    eps = _scalar(eps)
 
     if not timed:
-        u_last, cols = _outer_loop(update, outer_loss, x0, u0, eps,
-                                   np.array([float(t) for t in taus], dtype=eps.dtype),
-                                   np.asarray(bool(warm_start)), estimator=estimator,
-                                   max_inner=max_inner)
+        def column(values):
+            return np.array([float(v) for v in values], dtype=jnp.result_type(float))
+        u_last, cols = _outer_loop(update, outer_loss, x0, u0, column(epss), column(taus),
+                                   np.asarray(bool(warm_start)), np.asarray(warm_adjoint),
+                                   estimator=estimator, max_inner=max_inner)
         d, x, K, converged, loss, u = jax.device_get(cols)
         rows = [tuple(jax.tree.map(lambda a, r=r: a[r], col) for col in (d, x, K, converged, loss))
                 + (float("nan"), jax.tree.map(lambda a, r=r: a[r], u)) for r in range(R)]
         return _history(rows, u_last, reference, estimator)
 
-    def step(x, u, tau):  # positional arguments, as in hypergradient(): one cache entry
-        return _outer_step(update, outer_loss, x, u, eps, tau, estimator=estimator,
-                           max_inner=max_inner)
+    def step(x, u, eps, tau, y):  # positional arguments, as in hypergradient(): one cache entry
+        return _outer_step(update, outer_loss, x, u, _scalar(eps), _scalar(tau), y,
+                           estimator=estimator, max_inner=max_inner)
+    y0 = _zero_adjoint(x0)
     if R:  # compile (and discard) before timing
-        jax.block_until_ready(step(x0, u0, _scalar(taus[0])))
-    rows, u, x = [], u0, x0
-    for tau in taus:
+        jax.block_until_ready(step(x0, u0, epss[0], taus[0], y0))
+    rows, u, x, y = [], u0, x0, y0
+    for eps_r, tau in zip(epss, taus):
         start = time.perf_counter()
-        out = jax.block_until_ready(step(x if warm_start else x0, u, _scalar(tau)))
-        rows.append(out[1:] + (time.perf_counter() - start, u))
-        u, x = out[0], out[2]
+        out = jax.block_until_ready(step(x if warm_start else x0, u, eps_r, tau,
+                                         y if warm_adjoint else y0))
+        rows.append(out[1:6] + (time.perf_counter() - start, u))
+        u, x, y = out[0], out[2], out[6]
     return _history(rows, u, reference, estimator)
 
 
@@ -370,131 +424,3 @@ def _hypergradient_path(update, outer_loss, x0, u, num_steps, start=0):
         unravel_x(x), u))[0])(xs)                                         # (J, n + p)
     n = xs.shape[1]
     return jnp.einsum("jnp,jn->jp", jac, grads[:, :n]) + grads[:, n:]
-
-
-# --------------------------------------------------------------------------- tasks
-class _BilevelTask(NamedTuple):
-    """A bilevel problem with its exact solution map and hypergradient (all ``Partial``)."""
-    update: Partial          # (x, u) -> x, the inner map
-    outer_loss: Partial      # (x, u) -> scalar, ell
-    x_star: Partial          # u -> x*(u)
-    hypergradient: Partial   # u -> grad h(u), exact
-    value: Partial           # u -> h(u) = ell(x*(u), u), exact
-
-
-def _ridge_objective(A, b, x, u):
-    r = A @ x - b
-    return 0.5 * r @ r + 0.5 * jnp.exp(u) * x @ x
-
-
-@jax.jit
-def _gd_step(objective, alpha, x, u):
-    """The library's gradient step, with the objective and step size as pytree data."""
-    return gradient_descent(objective, alpha)(x, u)
-
-
-def _validation_loss(A_val, b_val, x, u):
-    r = A_val @ x - b_val
-    return 0.5 * r @ r
-
-
-@jax.jit
-def _ridge_x_star(A, b, u):
-    return problems.ridge(A, b).x_star(jnp.exp(u))
-
-
-@jax.jit
-def _ridge_hypergradient(A, b, A_val, b_val, u):
-    lam = jnp.exp(u)
-    x = problems.ridge(A, b).x_star(lam)
-    dx = problems.ridge(A, b).jacobian(lam)[:, 0] * lam       # chain rule through lam = e^u
-    return dx @ jax.grad(_validation_loss, argnums=2)(A_val, b_val, x, u)
-
-
-@jax.jit
-def _ridge_value(A, b, A_val, b_val, u):
-    return _validation_loss(A_val, b_val, _ridge_x_star(A, b, u), u)
-
-
-def ridge_task(A, b, A_val, b_val, step_size=None):
-    r"""Tune the ridge weight on validation data, log-parametrized: :math:`\lambda = e^u`.
-
-    Inner: :math:`f(x, u) = \tfrac12\|Ax - b\|^2 + \tfrac{e^u}{2}\|x\|^2`, solved by
-    gradient descent :math:`x - \alpha\nabla_x f` (``step_size`` α, default
-    :math:`1/\|A\|_2^2`; it contracts while :math:`e^u < 2/\alpha - \|A\|_2^2`).
-    Outer: :math:`\ell(x) = \tfrac12\|A_{val}x - b_{val}\|^2`. Exact pieces from
-    :func:`unrolling.problems.ridge`: :math:`x^*(u) = (A^\top A + e^uI)^{-1}A^\top b`,
-    :math:`Dx^*(u) = -e^u (A^\top A + e^uI)^{-1} x^*(u)`, so
-    :math:`\nabla h(u) = Dx^*(u)^\top A_{val}^\top(A_{val}x^*(u) - b_{val})`.
-    u is a scalar. Chapter 5.
-    """
-    A, b, A_val, b_val = map(jnp.asarray, (A, b, A_val, b_val))
-    if A.ndim != 2 or b.shape != A.shape[:1] or A_val.ndim != 2 \
-            or A_val.shape[1] != A.shape[1] or b_val.shape != A_val.shape[:1]:
-        raise ValueError("need A (M, N), b (M,), A_val (M_val, N), b_val (M_val,); got "
-                         f"{A.shape}, {b.shape}, {A_val.shape}, {b_val.shape}")
-    alpha = 1.0 / jnp.linalg.norm(A, 2) ** 2 if step_size is None else step_size
-    _validate.positive(alpha, "step_size")
-    return _BilevelTask(update=Partial(_gd_step, Partial(_ridge_objective, A, b), alpha),
-                       outer_loss=Partial(_validation_loss, A_val, b_val),
-                       x_star=Partial(_ridge_x_star, A, b),
-                       hypergradient=Partial(_ridge_hypergradient, A, b, A_val, b_val),
-                       value=Partial(_ridge_value, A, b, A_val, b_val))
-
-
-def _linear_objective(H, C, x, u):
-    return 0.5 * x @ (H @ x) - x @ (C @ u)
-
-
-def _pseudo_huber(target, x, u):
-    return jnp.sum(jnp.sqrt(1.0 + (x - target) ** 2) - 1.0)
-
-
-@jax.jit
-def _linear_x_star(H, C, u):
-    return jnp.linalg.solve(H, C @ u)
-
-
-@jax.jit
-def _linear_hypergradient(H, C, target, u):
-    x = _linear_x_star(H, C, u)
-    return C.T @ jnp.linalg.solve(H, jax.grad(_pseudo_huber, argnums=1)(target, x, u))
-
-
-@jax.jit
-def _linear_value(H, C, target, u):
-    return _pseudo_huber(target, _linear_x_star(H, C, u), u)
-
-
-def linear_task(key, rho, num_features=5, num_params=2):
-    r"""A bilevel task whose constants in Bolte et al. Cor. 4-5 are known exactly.
-
-    Inner: :math:`f(x, u) = \tfrac12 x^\top H x - x^\top C u`, H with spectrum in
-    :math:`[1-\rho, 1]` (both ends attained), solved by gradient descent with step 1, so
-    :math:`F(x, u) = x - (Hx - Cu)` contracts with factor exactly ρ;
-    :math:`J_u F = C` is constant, so :math:`L_F = \|C\|_{op} = 1`, :math:`L_J = 0`.
-    Outer: the pseudo-Huber loss :math:`g(x) = \sum_i (\sqrt{1 + (x_i - t_i)^2} - 1)`,
-    with :math:`\|\nabla g\| \le l_g = \sqrt n`, :math:`l_\nabla = 1` and :math:`g \ge 0`.
-
-    Returns:
-      ``(task, constants)`` with constants a dict (rho, L_F, L_J, l_g, l_grad). Chapter 5.
-    """
-    _validate.in_range(rho, "rho", 0.0, 1.0, high_open=True)
-    n = _validate.num_steps(num_features, "num_features")
-    p = _validate.num_steps(num_params, "num_params")
-    if not 1 <= p <= n:
-        raise ValueError(f"need 1 <= num_params <= num_features, got {p}, {n}")
-    draw = jax.random.normal(key, (n * n + n * p + n,))    # one draw: Q, C and the target
-    Q, _ = jnp.linalg.qr(draw[:n * n].reshape(n, n))
-    H = (Q * jnp.linspace(1.0 - rho, 1.0, n)[None]) @ Q.T
-    C = draw[n * n:n * n + n * p].reshape(n, p)
-    C = C / jnp.linalg.norm(C, 2)
-    target = draw[n * n + n * p:]
-    task = _BilevelTask(update=Partial(_gd_step, Partial(_linear_objective, H, C), 1.0),
-                       outer_loss=Partial(_pseudo_huber, target),
-                       x_star=Partial(_linear_x_star, H, C),
-                       hypergradient=Partial(_linear_hypergradient, H, C, target),
-                       value=Partial(_linear_value, H, C, target))
-    return task, dict(rho=float(rho), L_F=1.0, L_J=0.0, l_g=math.sqrt(n), l_grad=1.0)
-
-

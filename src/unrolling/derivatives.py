@@ -13,7 +13,8 @@ varies is *how* the derivative :math:`D x^{(k)}(u)` is obtained:
 
 with :math:`B_k = \partial_x \mathcal A(x^{(k)}, u)` and
 :math:`C_k = \partial_u \mathcal A(x^{(k)}, u)`. Derived in chapter 2
-(``book/02_unrolling``); truncation in chapter 4.
+(``book/02_unrolling``); truncation in chapter 4; the adjoint system :math:`(I - B)^\top y = w`
+solved approximately (fixed-point iterations, conjugate gradients) in chapter 7.
 
 ``x`` and ``u`` may be arrays or pytrees. Jacobians are matrices over the
 flattened ``x`` (size ``n``) and ``u`` (size ``p``). The initial point ``x0`` is
@@ -36,9 +37,9 @@ from jax.flatten_util import ravel_pytree
 
 from . import _jax, _validate
 
-__all__ = ["iterate", "forward_mode", "reverse_mode", "implicit_jacobian",
-           "one_step_jacobian", "truncated_solution", "implicit_from_gradient", "Unrolled",
-           "Truncated", "OneStep", "Implicit", "Adaptive"]
+__all__ = ["iterate", "forward_mode", "reverse_mode", "implicit_jacobian", "one_step_jacobian",
+           "truncated_solution", "implicit_from_gradient", "Unrolled", "Truncated", "OneStep",
+           "Implicit", "Adaptive", "FixedPointAdjoint", "ConjugateGradientAdjoint"]
 
 
 def _setup(update, x0, u):
@@ -496,3 +497,4 @@ class Implicit:
 
 
 from ._adaptive import Adaptive  # noqa: E402  (chapter 6; the rule lives in _adaptive)
+from ._adjoints import ConjugateGradientAdjoint, FixedPointAdjoint  # noqa: E402  (chapter 7)
