@@ -22,9 +22,10 @@ from conftest import ROOT  # noqa: E402
 SRC = ROOT / "src" / "unrolling"
 MODULES = sorted(p for p in SRC.glob("*.py") if p.name != "__init__.py")
 #: DESIGN §4 sets "about 150" public names for the layout of chapters 1-5 (which uses
-#: exactly 150). Each later chapter adds its one module, its estimator values, its
-#: checkers and its explorer (about 10 names): the budget grows to 175 for chapters 6-7.
-MAX_LINES, MAX_PUBLIC_NAMES = 500, 175
+#: exactly 150). Each later chapter adds its one module, its estimator values, its five
+#: checkers and its explorer (chapter 6: 15 names, chapter 7: about 13): the budget is 180
+#: for chapters 1-7.
+MAX_LINES, MAX_PUBLIC_NAMES = 500, 180
 
 
 def _public_names(path):

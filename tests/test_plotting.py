@@ -127,21 +127,26 @@ def test_ch1_explorer_controls_match_draw_arguments():
 
 
 ROLES = ["iterate", "unrolled", "forward", "reverse", "truncated", "one-step", "implicit",
-         "bound", "reference"]
+         "adjoint, fixed point", "adjoint, CG", "adaptive", "bound", "reference"]
 OKABE_ITO = {"#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00",
              "#CC79A7", "#999999"}
+#: Okabe-Ito has eight colours; the estimators of chapters 6-7 take three of Tol's muted
+#: palette, also safe for colour-blind readers.
+TOL_MUTED = {"#882255", "#117733", "#332288"}
+ESTIMATORS = ("unrolled", "truncated", "one-step", "implicit", "adjoint, fixed point",
+              "adjoint, CG", "adaptive")
 
 
 def test_one_colour_table_in_the_course_vocabulary():
     assert list(plotting.COLORS) == ROLES
-    assert set(plotting.COLORS.values()) <= OKABE_ITO
-    estimators = [plotting.COLORS[k] for k in ("unrolled", "truncated", "one-step", "implicit")]
-    assert len(set(estimators)) == 4
+    assert set(plotting.COLORS.values()) <= OKABE_ITO | TOL_MUTED
+    estimators = [plotting.COLORS[k] for k in ESTIMATORS]
+    assert len(set(estimators)) == len(ESTIMATORS)
     for name in ("STRATEGY_COLORS", "CYCLE", "_family_colors", "_ESTIMATOR_COLORS"):
         assert not hasattr(plotting, name)
 
 
-@pytest.mark.parametrize("name", ["unrolled", "truncated", "one-step", "implicit"])
+@pytest.mark.parametrize("name", ESTIMATORS)
 def test_color_takes_a_role_an_estimator_value_or_a_label(name):
     expected = plotting.COLORS[name]
     assert plotting.color(name) == expected

@@ -37,7 +37,7 @@ import numpy as np
 from jax.tree_util import Partial
 
 from . import _jax, _validate, data
-from .bilevel import _BilevelTask, _gd_step
+from ._bilevel_tasks import _BilevelTask, _gd_step
 from .derivatives import Implicit, Unrolled, forward_mode, implicit_from_gradient, iterate
 from .methods import gradient_descent, newton_line_search
 from .profiling import _compile_all, _median_time, _peak_memory

@@ -31,13 +31,17 @@ COLORS = {
     "truncated": "#E69F00",    # orange
     "one-step": "#CC79A7",     # reddish purple
     "implicit": "#56B4E9",     # sky blue
+    "adjoint, fixed point": "#882255",  # wine (Tol's muted palette): approximate implicit
+    "adjoint, CG": "#117733",  # green (Tol)
+    "adaptive": "#332288",     # indigo (Tol): adaptive truncation
     "bound": "#000000",        # black: theoretical bounds (dashed)
     "reference": "#999999",    # grey: a solve alone, idle iterations, levels
 }
 
 #: Marker of each estimator's curves, so that estimators differ in shape as well as colour.
 _MARKERS = {"unrolled": "o", "forward": "o", "reverse": "s", "truncated": "^",
-            "one-step": "D", "implicit": "v"}
+            "one-step": "D", "implicit": "v", "adjoint, fixed point": "P", "adjoint, CG": "X",
+            "adaptive": "*"}
 
 #: Colour map of a family of curves (dark to light); line styles of solid curves that
 #: share a colour in one axes (dashed is for bounds); line styles of successive marks.
@@ -66,12 +70,13 @@ def use_style():
 
 def _role(key):
     """The key of :data:`COLORS` that ``key`` names: itself, an estimator's ``.name``, or
-    the first word of a label ("unrolled, warm", "reverse mode"); None if none."""
+    the start of a label ("unrolled, warm", "reverse mode", "adjoint, CG, warm"; the
+    longest key that ends at a word boundary); None if none."""
     name = getattr(key, "name", key)
     if not isinstance(name, str):
         return None
-    word = re.match(r"[^\s,(]*", name).group()
-    return name if name in COLORS else (word if word in COLORS else None)
+    starts = [k for k in COLORS if re.match(re.escape(k) + r"(?![\w-])", name)]
+    return max(starts, key=len) if starts else None
 
 
 def color(key):
