@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from unrolling import Implicit, bilevel, data, implicit, problems
+from unrolling import Implicit, bilevel, data, implicit, iterate, problems
 from unrolling.derivatives import truncated_solution
 from unrolling.methods import gradient_descent
 
@@ -217,3 +217,31 @@ def test_logistic_task_rejects_labels_other_than_plus_minus_one():
     A, y = data.two_gaussians(jax.random.PRNGKey(2), 20, 3)
     with pytest.raises(ValueError, match="y_val"):
         implicit.logistic_task(A, y, A, (y + 1) / 2)
+
+
+# ------------------------------------------------------------------ matched cost (ITD / AID)
+def test_matched_cost_equals_the_estimators_run_one_budget_at_a_time():
+    from unrolling import ConjugateGradientAdjoint, FixedPointAdjoint, Unrolled
+    from unrolling import bilevel as bl
+    A, b, A_val, b_val = data.synthetic_regression(jax.random.PRNGKey(1))
+    task = bl.ridge_task(A, b, A_val, b_val)
+    x0, u = 3.0 * jnp.ones(A.shape[1]), 0.2
+    errs = implicit.matched_cost(task, x0, u, [3, 40])
+    ref = float(task.hypergradient(u))
+    for i, t in enumerate((3, 40)):
+        x_t = iterate(task.update, x0, u, t)[-1]
+        w = jax.grad(task.outer_loss)(x_t, u)
+        for label, est in zip(implicit.MATCHED_LABELS,
+                              (Unrolled(), FixedPointAdjoint(t), ConjugateGradientAdjoint(t))):
+            d = float(est.vjp(task.update, x0, u, t, w)[0])
+            assert np.isclose(errs[label][i], abs(d - ref), rtol=1e-9, atol=1e-12), label
+
+
+def test_matched_cost_errors_vanish_with_the_budget():
+    from unrolling import bilevel as bl
+    task = bl.ridge_task(*data.synthetic_regression(jax.random.PRNGKey(1)))
+    errs = implicit.matched_cost(task, jnp.zeros(10), 0.0, [1, 2000])
+    for label, e in errs.items():
+        assert e[-1] < 1e-8 * e[0], label
+    with pytest.raises(ValueError, match="steps"):
+        implicit.matched_cost(task, jnp.zeros(10), 0.0, [0, 5])

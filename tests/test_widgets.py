@@ -111,7 +111,9 @@ EXPLORER_NAMES = {"ch1_contraction": ("step_fraction", "condition_number"),
                   "ch2_unrolling_errors": ("init_scale", "step_fraction"),
                   "ch3_curse": ("step_scale", "log10_cond", "init_scale"),
                   "ch4_truncation": ("T", "omega"),
-                  "ch5_bilevel": ("step_size", "eps", "warm_start")}
+                  "ch5_bilevel": ("step_size", "eps", "warm_start"),
+                  "ch6_worst_case": ("condition_number", "num_steps"),
+                  "ch7_matched_cost": ("init_scale", "logistic")}
 
 
 @pytest.mark.parametrize("name", sorted(EXPLORER_NAMES))

@@ -36,13 +36,14 @@ import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import Partial
 
-from . import _jax, _validate, data
+from . import _jax, _validate, data, derivatives
+from ._adjoints import ConjugateGradientAdjoint, FixedPointAdjoint
 from ._bilevel_tasks import _BilevelTask, _gd_step
 from .derivatives import Implicit, Unrolled, forward_mode, implicit_from_gradient, iterate
 from .methods import gradient_descent, newton_line_search
 from .profiling import _compile_all, _median_time, _peak_memory
 
-__all__ = ["value_function_errors", "hyperparameter_costs", "logistic_task"]
+__all__ = ["value_function_errors", "hyperparameter_costs", "logistic_task", "matched_cost"]
 
 #: Label of the analytic estimate g1 (Danskin's formula at the iterate).
 _ANALYTIC = "analytic"
@@ -290,3 +291,49 @@ def logistic_task(A, y, A_val, y_val, max_log_weight=0.0):
                         x_star=Partial(_logistic_x_star, A, y),
                         hypergradient=Partial(_logistic_hypergradient, A, y, A_val, y_val),
                         value=Partial(_logistic_value, A, y, A_val, y_val))
+
+
+# --------------------------------------------------------------------- ITD against AID
+#: Labels of :func:`matched_cost`, in the course's estimator vocabulary.
+MATCHED_LABELS = ("unrolled (ITD)", "adjoint, fixed point (AID-FP)", "adjoint, CG (AID-CG)")
+
+
+def matched_cost(task, x0, u, steps):
+    r"""Hypergradient errors at matched cost (Grazzi et al. 2020), for each budget t in
+    ``steps`` (ints >= 1): t inner steps of ``task.update`` from ``x0``, then
+
+    * ITD: reverse mode through the t steps, :math:`
+abla_u\ell + Dx^{(t)	op}
+abla_x\ell`
+      (computed for all t at once by forward mode along u, which gives the same
+      derivative; u a scalar or a short vector);
+    * AID-FP / AID-CG: t fixed-point / conjugate-gradient steps on the adjoint system
+      :math:`(I - B)^	op y = 
+abla_x\ell` at :math:`x^{(t)}`
+      (:class:`unrolling.FixedPointAdjoint`, :class:`unrolling.ConjugateGradientAdjoint`),
+      then :math:`
+abla_u\ell + C^	op y`,
+
+    each against ``task.hypergradient(u)``. ``task`` has the fields of
+    :func:`unrolling.bilevel.ridge_task`. Returns dict label -> (len(steps),) errors
+    (labels :data:`MATCHED_LABELS`). Chapter 7.
+    """
+    steps = [_validate.num_steps(t, "steps[i]") for t in steps]
+    if not steps or min(steps) < 1:
+        raise ValueError(f"steps must be ints >= 1, got {steps}")
+    K = max(steps)
+    xs = derivatives.iterate(task.update, x0, u, K)
+    jacobians = derivatives.forward_mode(task.update, x0, u, K)
+    reference = np.ravel(np.asarray(task.hypergradient(u)))
+    grads = jax.jit(jax.grad(task.outer_loss, argnums=(0, 1)))
+    out = {label: [] for label in MATCHED_LABELS}
+    for t in steps:
+        g_x, g_u = grads(xs[t], u)
+        g_u = np.ravel(np.asarray(g_u))
+        estimates = (g_u + np.asarray(jacobians[t]).T @ np.asarray(g_x),
+                     g_u + np.asarray(FixedPointAdjoint(t).adjoint(task.update, xs[t], u, g_x)[0]),
+                     g_u + np.asarray(ConjugateGradientAdjoint(t).adjoint(task.update, xs[t], u,
+                                                                          g_x)[0]))
+        for label, d in zip(MATCHED_LABELS, estimates):
+            out[label].append(float(np.linalg.norm(d - reference)))
+    return {label: np.asarray(v) for label, v in out.items()}

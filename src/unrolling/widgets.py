@@ -15,11 +15,12 @@ from . import _live, plotting
 
 # --- The numerical modules the explorers use: the one place to update when they move ---
 from . import _jax, bilevel, bounds, curse, data, derivatives, errors, methods, problems  # noqa: E402
-from . import designing, truncation  # noqa: E402
+from . import designing, implicit, truncation  # noqa: E402
 
 __all__ = ["ch1_contraction", "ch1_contraction_explorer", "ch2_unrolling_errors_explorer",
            "ch3_curse", "ch3_curse_explorer", "ch4_truncation", "ch4_truncation_explorer",
-           "ch5_bilevel", "ch5_bilevel_explorer", "ch6_worst_case", "ch6_worst_case_explorer"]
+           "ch5_bilevel", "ch5_bilevel_explorer", "ch6_worst_case", "ch6_worst_case_explorer",
+           "ch7_matched_cost", "ch7_matched_cost_explorer"]
 
 
 def _control(kind, description, **kwargs):
@@ -374,3 +375,55 @@ def ch6_worst_case_explorer():
         condition_number=_control("SelectionSlider", "κ = L/ℓ", value=20.0,
                                   options=[3.0, 10.0, 20.0, 50.0, 100.0, 300.0, 1000.0]),
         num_steps=_control("IntSlider", "t max", value=100, min=20, max=300, step=20))
+
+
+# --- Chapter 7: ITD against approximate implicit differentiation at matched cost --------
+
+#: Chapter 7 explorer: budgets t (inner steps = solve steps), the data keys of its two
+#: tasks (chapter 5's synthetic ridge task, logistic regression on two Gaussians) and of
+#: the direction of the start x0 = σ d.
+_CH7_STEPS = (1, 2, 5, 10, 20, 50, 100, 200, 400, 800)
+_CH7_DATA_KEY, _CH7_X0_KEY = 1, 2
+
+
+def _ch7_task(logistic):
+    if not logistic:
+        return bilevel.ridge_task(*data.synthetic_regression(jax.random.PRNGKey(_CH7_DATA_KEY)))
+    X, y = data.two_gaussians(jax.random.PRNGKey(_CH7_DATA_KEY), 200, 10)
+    return implicit.logistic_task(X[:100], y[:100], X[100:], y[100:])
+
+
+@_live.register("ch7_matched_cost", defaults=dict(init_scale=30.0, logistic=False),
+                variations=[dict(init_scale=0.0, logistic=False),
+                            dict(init_scale=30.0, logistic=True),
+                            dict(init_scale=3.0, logistic=True)])
+def ch7_matched_cost(init_scale=30.0, logistic=False, fig=None):
+    r"""The chapter 7 explorer's figure: hypergradient errors of ITD, AID-FP and AID-CG
+    with t inner and t solve steps (:func:`unrolling.implicit.matched_cost`), on chapter 5's
+    synthetic ridge task or on logistic regression, from :math:`x_0 = \sigma d` (σ =
+    ``init_scale``, d a fixed standard normal vector), at u = 0."""
+    task = _ch7_task(bool(logistic))
+    n = task.x_star(0.0).shape[0]
+    x0 = float(init_scale) * jax.random.normal(jax.random.PRNGKey(_CH7_X0_KEY), (n,))
+    errs = implicit.matched_cost(task, x0, 0.0, _CH7_STEPS)
+    t = np.asarray(_CH7_STEPS, dtype=float)
+    lines = [(label, t, np.maximum(e, 1e-16),
+              dict(plotting._role_kw(label), linewidth=1.4, markersize=4))
+             for label, e in errs.items()]
+    fig = _live.curves_figure(
+        lines, f"{'logistic regression' if logistic else 'ridge'}, σ = {init_scale:g}",
+        fig=fig, xlim=(1, _CH7_STEPS[-1]), ylim=(1e-16, None),
+        xlabel="budget t (inner steps = solve steps)", ylabel="hypergradient error",
+        fontsize=7)
+    fig.axes[0].set_xscale("log")
+    return fig
+
+
+def ch7_matched_cost_explorer():
+    """The chapter 7 explorer: the start's distance σ and the task."""
+    return _live.explorer(
+        ch7_matched_cost,
+        frames=dict(init_scale=[0.0, 1.0, 3.0, 10.0, 30.0, 100.0], logistic=[False, True]),
+        init_scale=_control("SelectionSlider", "σ (start)", value=30.0,
+                            options=[0.0, 1.0, 3.0, 10.0, 30.0, 100.0]),
+        logistic=_control("ToggleButton", "logistic", value=False))
