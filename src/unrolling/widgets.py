@@ -7,6 +7,8 @@ is the explorer's draw function; ``fig=`` updates a figure it drew). The live-fi
 machinery (layer-cached drawing, PNG encoding, the registry the benchmark and the
 tests drive) is private, in ``unrolling._live``.
 """
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -386,7 +388,10 @@ _CH7_STEPS = (1, 2, 5, 10, 20, 50, 100, 200, 400, 800)
 _CH7_DATA_KEY, _CH7_X0_KEY = 1, 2
 
 
+@functools.cache
 def _ch7_task(logistic):
+    """The explorer's task, built once per session (a constant: its compiled programs are
+    cached on the task's update map, so a new task object would recompile them)."""
     if not logistic:
         return bilevel.ridge_task(*data.synthetic_regression(jax.random.PRNGKey(_CH7_DATA_KEY)))
     X, y = data.two_gaussians(jax.random.PRNGKey(_CH7_DATA_KEY), 200, 10)
