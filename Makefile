@@ -30,8 +30,8 @@ test-fast: setup
 # Re-execute the chapters and store their outputs (run after editing a notebook).
 notebooks: setup
 	$(BIN)/python scripts/setup_cell.py
-	$(BIN)/jupyter execute --inplace book/[0-9]*.ipynb
-	$(BIN)/python scripts/strip_widget_state.py book/[0-9]*.ipynb
+	$(BIN)/jupyter execute --inplace book/[0-9]*.ipynb book/appendix/*.ipynb
+	$(BIN)/python scripts/strip_widget_state.py book/[0-9]*.ipynb book/appendix/*.ipynb
 
 # Generate the graded assignments' student versions (committed) and autograders (ignored).
 assignments: setup
