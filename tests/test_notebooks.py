@@ -17,7 +17,9 @@ from IPython.core.inputtransformer2 import TransformerManager
 from conftest import ROOT, toc_documents
 
 BOOK = ROOT / "book"
-NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))
+#: The chapters and the appendix's notebooks: the rules of every page apply to both; the
+#: chapter rules (exercises, explorer, inline math) to the chapters only.
+NOTEBOOKS = sorted(BOOK.glob("*.ipynb")) + sorted((BOOK / "appendix").glob("*.ipynb"))
 CHAPTERS = [p for p in NOTEBOOKS if re.match(r"\d\d_", p.name)]
 
 MAX_CELL_LINES, MAX_MEDIAN_LINES = 25, 6
@@ -194,7 +196,7 @@ def inline_math(text):
     return formulas
 
 
-MARKDOWN = CHAPTERS + [BOOK / "intro.md"]
+MARKDOWN = CHAPTERS + sorted((BOOK / "appendix").glob("*.ipynb")) + [BOOK / "intro.md"]
 
 
 @pytest.mark.parametrize("path", MARKDOWN, ids=_ids(MARKDOWN))

@@ -114,3 +114,45 @@ def test_compile_all_keeps_the_order_of_the_jobs():
 def test_compile_all_rejects_no_workers():
     with pytest.raises(ValueError, match="workers"):
         profiling._compile_all([(jnp.sin, jnp.ones(2))], workers=0)
+
+
+# --- estimator_costs (the practitioner's guide) ---------------------------------------
+
+COSTED = (U.Unrolled(), U.Truncated(4), U.OneStep(), U.Implicit(), U.FixedPointAdjoint(5),
+          U.ConjugateGradientAdjoint(3), U.Adaptive())
+
+
+def test_estimator_costs_return_each_estimators_own_vjp(setup):
+    update, x0, u, _, w = setup
+    K = 30
+    costs = profiling.estimator_costs(COSTED, update, x0, u, K, w, repeats=1)
+    assert list(costs) == [str(est) for est in COSTED]
+    for est in COSTED:
+        seconds, nbytes, value = costs[str(est)]
+        expected = est.vjp(update, x0, u, K, w)
+        np.testing.assert_allclose(ravel_pytree(value)[0], ravel_pytree(expected)[0],
+                                   rtol=1e-10, atol=1e-12, err_msg=str(est))
+        assert math.isfinite(seconds) and seconds > 0
+        assert isinstance(nbytes, int) and nbytes > 0
+
+
+def test_estimator_costs_memory_grows_with_K_for_unrolling_only(setup):
+    update, x0, u, _, w = setup
+    small, large = (profiling.estimator_costs([U.Unrolled(), U.FixedPointAdjoint(5)],
+                                              update, x0, u, K, w, repeats=1)
+                    for K in (20, 200))
+    grown = {name: large[name].bytes - small[name].bytes for name in small}
+    assert grown["Unrolled()"] >= 180 * 3 * 8 // 2     # about one iterate per step
+    assert grown["FixedPointAdjoint(steps=5)"] == 0
+
+
+@pytest.mark.parametrize("estimators, num_steps, error, match", [
+    ([], 5, ValueError, "at least one"),
+    (["unrolled"], 5, TypeError, "estimator values"),
+    ([U.Unrolled()], 0, ValueError, "num_steps"),
+    ([U.Unrolled()], 2.5, TypeError, "num_steps"),
+])
+def test_estimator_costs_refuse_bad_arguments(setup, estimators, num_steps, error, match):
+    update, x0, u, _, w = setup
+    with pytest.raises(error, match=match):
+        profiling.estimator_costs(estimators, update, x0, u, num_steps, w)

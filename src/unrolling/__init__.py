@@ -7,7 +7,7 @@ Core:
   derivatives  the loop written once; iterates, forward/reverse mode, implicit and one-step
                Jacobians; the estimator values Unrolled(), Truncated(k), OneStep(), Implicit(),
                Adaptive() (chapter 6), FixedPointAdjoint(k), ConjugateGradientAdjoint(k)
-               (approximate implicit differentiation, chapter 7)
+               (approximate implicit differentiation, chapter 7); diagnose (appendix)
   methods      update-map factories (gradient descent, heavy ball, Newton, Chebyshev,
                Sobolev, F^k)
   problems     objectives with their solutions, Jacobians and curvature bounds
@@ -16,7 +16,7 @@ Core:
   budget       reallocating a compute budget
   errors       error sequences, their result type, portable printing
 Chapters:
-  profiling    time and memory of the estimators (2, 4)
+  profiling    time and memory of the estimators (2, 4, appendix)
   curse        error curves of the curse (3)
   polynomials  residual polynomials (3, 6)
   truncation   the App. C sweep, late starts, Corollary 1 (4)

@@ -22,10 +22,9 @@ either a value (then :math:`D x^{(0)} = 0`) or a callable ``x0(u)``.
 
 ``lax.scan`` allows both forward- and reverse-mode autodiff through the loop;
 ``lax.while_loop`` would allow forward mode only. Each estimator runs as one
-``jax.jit``-compiled program with the update map (and a callable x0) static: an
-eager call with an update map used before reuses the compiled loop; the
-functions also work inside ``jax.jit``, ``jax.vmap`` and ``jax.grad``. num_steps,
-start and stop are Python ints (static).
+``jax.jit``-compiled program with the update map (and a callable x0) static: an eager call
+with an update map used before reuses the compiled loop; the functions also work inside
+``jax.jit``, ``jax.vmap`` and ``jax.grad``. num_steps, start and stop are static ints.
 """
 import dataclasses
 from typing import ClassVar
@@ -39,7 +38,7 @@ from . import _jax, _validate
 
 __all__ = ["iterate", "forward_mode", "reverse_mode", "implicit_jacobian", "one_step_jacobian",
            "truncated_solution", "implicit_from_gradient", "Unrolled", "Truncated", "OneStep",
-           "Implicit", "Adaptive", "FixedPointAdjoint", "ConjugateGradientAdjoint"]
+           "Implicit", "Adaptive", "FixedPointAdjoint", "ConjugateGradientAdjoint", "diagnose"]
 
 
 def _setup(update, x0, u):
@@ -498,3 +497,4 @@ class Implicit:
 
 from ._adaptive import Adaptive  # noqa: E402  (chapter 6; the rule lives in _adaptive)
 from ._adjoints import ConjugateGradientAdjoint, FixedPointAdjoint  # noqa: E402  (chapter 7)
+from ._diagnostics import diagnose  # noqa: E402  (appendix: is the implicit derivative valid?)

@@ -32,11 +32,12 @@ from jax import lax
 
 from . import _jax, _validate
 from ._jax import FAST_COMPILE
-from .derivatives import (Implicit, OneStep, Unrolled, implicit_from_gradient, implicit_jacobian, one_step_jacobian,
-                          truncated_solution)
+from .derivatives import (Implicit, OneStep, Truncated, Unrolled, implicit_from_gradient, implicit_jacobian,
+                          one_step_jacobian, truncated_solution)
 
 __all__ = ["estimators", "profile_estimators", "reverse_memory_bytes",
-           "forward_memory_bytes", "hypergradient_functions", "time_hypergradients"]
+           "forward_memory_bytes", "hypergradient_functions", "time_hypergradients",
+           "estimator_costs"]
 
 #: Names of the five computations, in the order of Bolte et al.'s Table 2.
 _ESTIMATORS = ("solve", "forward", "reverse", Implicit.name, OneStep.name)
@@ -260,3 +261,65 @@ def forward_memory_bytes(update, x0, u, num_steps, start, v):
     K = _validate.num_steps(num_steps)
     solution = truncated_solution(update, x0, K, last=K - _validate.index(start, K, "start"))
     return _compiled_bytes(lambda u_: jax.jvp(solution, (u_,), (v,))[1], u)
+
+
+class _Cost(NamedTuple):
+    """One estimator's measured cost: median wall time (s), compiled bytes, its estimate."""
+    seconds: float
+    bytes: int
+    value: object
+
+
+def _estimator_programs(estimator, update, x0, u, K, w):
+    """The compiled computations of ``estimator.vjp`` at K steps, as functions of u.
+
+    One program for estimators that trace; two for :class:`unrolling.Adaptive`, whose
+    start T is read from concrete iterates: the run that chooses T (it keeps the path),
+    then ``Truncated(K - T)``, which is its derivative pass.
+    """
+    if not hasattr(estimator, "vjp"):
+        raise TypeError(f"estimators must be estimator values such as Unrolled() or "
+                        f"Truncated(k), got {estimator!r}")
+    if hasattr(estimator, "given_up"):           # Adaptive: two passes
+        from ._adaptive import flat_path
+        from .derivatives import iterate
+        T = estimator.start(update, x0, u, K)
+        return [lambda u_: estimator.given_up(flat_path(iterate(update, x0, u_, K)), K),
+                lambda u_: Truncated(K - T).vjp(update, x0, u_, K, w)]
+    return [lambda u_: estimator.vjp(update, x0, u_, K, w)]
+
+
+def estimator_costs(estimators, update, x0, u, num_steps, w, repeats=5, workers=2):
+    r"""Measured cost of each estimator's vector-Jacobian product :math:`w^\top Dx(u)`.
+
+    Each estimator's ``vjp(update, x0, u, num_steps, w)`` is compiled
+    (:func:`_compile_all`), timed by :func:`_median_time` and measured by
+    :func:`_peak_memory` (temporaries plus outputs of the compiled program: deterministic
+    for a JAX version, unlike the time). :class:`unrolling.Adaptive` chooses its start T
+    from concrete iterates, so it is measured as its two passes: the run that chooses T
+    and ``Truncated(K - T)``; their times add, and its memory is the larger of the two.
+
+    Args:
+      estimators: estimator values (``Unrolled()``, ``Truncated(k)``, ``Implicit()``, ...).
+      update, x0, u: as in :func:`unrolling.iterate`; w: the cotangent (x's structure).
+      num_steps: K >= 1; repeats: timed calls per program (after one warm-up call).
+
+    Returns:
+      dict ``str(estimator)`` -> ``(seconds, bytes, value)``. Wall times vary between
+      runs and machines. Appendix (practitioner's guide).
+    """
+    K = _validate.num_steps(num_steps)
+    if K < 1:
+        raise ValueError(f"num_steps must be >= 1, got {K}")
+    estimators = list(estimators)
+    if not estimators:
+        raise ValueError("estimators must list at least one estimator value")
+    x0, u, _, w = _validate.inputs(x0, u, w=w)
+    parts = [_estimator_programs(est, update, x0, u, K, w) for est in estimators]
+    programs = iter(_compile_all([(fn, u) for fns in parts for fn in fns], workers))
+    costs = {}
+    for est, fns in zip(estimators, parts):
+        compiled = [next(programs) for _ in fns]
+        costs[str(est)] = _Cost(sum(_median_time(c, u, repeats=repeats) for c in compiled),
+                                max(_peak_memory(c) for c in compiled), compiled[-1](u))
+    return costs
