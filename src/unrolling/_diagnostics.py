@@ -20,6 +20,7 @@ estimate :math:`(I - B)^{-1} C` silently relies on:
 
 B, C and :math:`\partial_x C` are formed densely (problems up to a few thousand unknowns).
 """
+import math
 from typing import NamedTuple
 
 import jax
@@ -60,8 +61,7 @@ class Diagnosis(NamedTuple):
             found.append(f"parameters {which} do not enter the fixed-point condition (their "
                          "column of C vanishes at the fixed point): their implicit "
                          "derivative is 0")
-        if not self.adjoint_residual <= self.tol and self.adjoint_residual == \
-                self.adjoint_residual:
+        if not math.isnan(self.adjoint_residual) and not self.adjoint_residual <= self.tol:
             found.append(f"adjoint not solved: relative residual {self.adjoint_residual:.1e}"
                          f" > tol {self.tol:.0e} (1.0 means y = 0, a zero hypergradient)")
         return found
@@ -118,6 +118,9 @@ def diagnose(update, x, u, w=None, y=None, tol=1e-6):
         _validate.same_shape(w, x, "w", "x")
         _validate.same_shape(y, x, "y", "x")
     _validate.same_shape(jax.eval_shape(update, x, u), x, "update(x, u)", "x")
+    n, p = (sum(math.prod(a.shape) for a in jax.tree.leaves(t)) for t in (x, u))
+    _validate.memory([(n, n), (n, p, n)], jax.tree.leaves(x)[0].dtype, "x", f"size {n}",
+                     "the dense B and the derivative of C", "diagnose a smaller problem")
     res, dist, radius, norm, c_norms, vanish, adjoint, floor = _measure(update, x, u, w, y)
     frozen = tuple(bool(c <= v + tol * f) for c, v, f in zip(c_norms, vanish, floor))
     return Diagnosis(float(res), float(dist), float(radius), float(norm), frozen,
