@@ -38,6 +38,29 @@ def test_every_toc_document_is_built(book_build):
 
 
 @pytest.mark.slow
+def test_tables_printed_by_code_render_as_tables(book_build):
+    """A cell that displays ``Markdown("| a | b |\\n|---|---|...")`` (the guide's measured
+    decision table, chapter 4's App. C table) must reach the page as an HTML table, not as
+    a paragraph of pipes (myst-nb's default commonmark output format has no tables)."""
+    pages = {}
+    for path in sorted((book_build.source / "book").rglob("*.ipynb")):
+        cells = nbformat.read(path, as_version=4).cells
+        tables = sum(1 for c in cells if c.cell_type == "code" for o in c.get("outputs", [])
+                     if re.search(r"^\|.*\|\s*\n\|[-|: ]+\|", o.get("data", {}).get(
+                         "text/markdown", ""), re.M))
+        if tables:
+            pages[path.relative_to(book_build.source).with_suffix(".html")] = tables
+    assert pages, "no notebook displays a Markdown table (the control of this test)"
+    for page, tables in pages.items():
+        html = (book_build.html / page).read_text()
+        outputs = re.findall(r'<div class="cell_output docutils container">(.*?)</div>\s*</div>',
+                             html, re.S)
+        rendered = sum("<table" in out for out in outputs)
+        assert rendered >= tables, f"{page}: {tables} Markdown tables, {rendered} rendered"
+        assert not any(re.search(r"<p>\|[^<]*\|", out) for out in outputs), page
+
+
+@pytest.mark.slow
 def test_bibliography_labels_match_the_author_year_citations(book_build):
     """Each bibliography entry is labelled as the text cites it ("Scieur et al. 2022"),
     every author-year citation in a chapter names a labelled entry, and the papers with
