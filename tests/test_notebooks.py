@@ -215,6 +215,17 @@ def test_no_long_inline_math(path):
 WIDE_FIGURE_PT = 520
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_labelled_figure_cells_show_one_output(path):
+    """myst-nb wraps every displayed output (not printed text) of a cell with figure metadata in a figure of that name:
+    a second output (say the Legend a last expression returns) duplicates the label, which
+    fails the -W build."""
+    extra = [c["metadata"]["mystnb"]["figure"]["name"] for c in _cells(path, "code")
+             if c["metadata"].get("mystnb", {}).get("figure", {}).get("name")
+             and sum(o["output_type"] != "stream" for o in c["outputs"]) != 1]
+    assert not extra, f"{path.name}: figure cells with other than one displayed output: {extra}"
+
+
 @pytest.mark.parametrize("path", CHAPTERS, ids=_ids(CHAPTERS))
 def test_wide_figures_are_marked_wide(path):
     """A figure cell whose SVG is wider than WIDE_FIGURE_PT has the class "wide" (the
