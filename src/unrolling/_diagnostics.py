@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
-from . import _jax, _validate
+from . import _jax, _validate, derivatives
 
 
 class Diagnosis(NamedTuple):
@@ -69,12 +69,7 @@ class Diagnosis(NamedTuple):
 
 @_jax.compiled(0)
 def _measure(update, x, u, w, y):
-    x_flat, unravel_x = ravel_pytree(x)
-    u_flat, unravel_u = ravel_pytree(u)
-
-    def A(x_, u_):
-        return ravel_pytree(update(unravel_x(x_), unravel_u(u_)))[0]
-
+    A, x_flat, u_flat = derivatives._partials(update, x, u)    # flattened map and point
     B = jax.jacfwd(A, 0)(x_flat, u_flat)
     C = jax.jacfwd(A, 1)(x_flat, u_flat)                        # (n, p)
     dC = jax.jacfwd(jax.jacfwd(A, 1), 0)(x_flat, u_flat)        # (n, p, n)
